@@ -1,0 +1,131 @@
+"""The served bundle: ONNX encoder, classifier, FAISS index and papers, tied together by a manifest.
+
+The pipeline's `manifest` stage writes models/manifest.json (content hashes, dimension, sizes); the evaluate
+stage and the server both load the bundle through `load_bundle`, which refuses anything inconsistent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from arxiv_embed.classifier import CLASSIFIER_FILE, LinearClassifier
+from arxiv_embed.errors import PipelineError
+from arxiv_embed.index import INDEX_FILE, PAPERS_FILE, load_index
+from arxiv_embed.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
+
+log = logging.getLogger(__name__)
+
+MANIFEST_FILE = "manifest.json"
+ONNX_DIR, CLASSIFIER_DIR, INDEX_DIR = "onnx", "classifier", "index"
+BUNDLE_FILES = [
+    f"{ONNX_DIR}/{MODEL_FILES['fp32']}",
+    f"{ONNX_DIR}/{MODEL_FILES['int8']}",
+    f"{ONNX_DIR}/{TOKENIZER_FILE}",
+    f"{ONNX_DIR}/{CONFIG_FILE}",
+    f"{CLASSIFIER_DIR}/{CLASSIFIER_FILE}",
+    f"{INDEX_DIR}/{INDEX_FILE}",
+    f"{INDEX_DIR}/{PAPERS_FILE}",
+]
+
+
+class BundleError(PipelineError):
+    """The artifacts are missing or do not belong together; the server must not start."""
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def make_manifest(models_dir: Path, onnx_report: dict[str, Any], index_type: str) -> dict[str, Any]:
+    """Describe the bundle under `models_dir`: what it is, how big, and the hash of every file."""
+    missing = [f for f in BUNDLE_FILES if not (models_dir / f).is_file()]
+    if missing:
+        raise BundleError(f"cannot write the manifest: missing {', '.join(missing)}")
+    encoder_config = json.loads((models_dir / ONNX_DIR / CONFIG_FILE).read_text())
+    papers = pq.read_metadata(models_dir / INDEX_DIR / PAPERS_FILE).num_rows
+    return {
+        "model_name": encoder_config["model_name"],
+        "dim": encoder_config["dim"],
+        "normalized": encoder_config["normalized"],
+        "text_field": encoder_config["text_field"],
+        "max_seq_length": encoder_config["max_seq_length"],
+        "index_type": index_type,
+        "index_size": papers,
+        "onnx": onnx_report,
+        "files": {f: sha256(models_dir / f) for f in BUNDLE_FILES},
+    }
+
+
+@dataclass
+class Bundle:
+    """Everything the server answers from, loaded and cross-checked."""
+
+    manifest: dict[str, Any]
+    encoder: OnnxEncoder
+    classifier: LinearClassifier
+    index: Any
+    ids: list[str]
+    titles: list[str]
+    categories: list[str]
+    position: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.position = {paper_id: i for i, paper_id in enumerate(self.ids)}
+
+
+def load_bundle(models_dir: str | os.PathLike, variant: str = "fp32", threads: int = 0) -> Bundle:
+    """Load and verify the bundle; raise BundleError naming the first problem found."""
+    models_dir = Path(models_dir)
+    manifest_path = models_dir / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise BundleError(f"{manifest_path} not found: run `dvc repro` (or `dvc pull`) to build the artifacts")
+    manifest = json.loads(manifest_path.read_text())
+    for name, expected in manifest["files"].items():
+        path = models_dir / name
+        if not path.is_file():
+            raise BundleError(f"{path} is missing (listed in {manifest_path})")
+        if sha256(path) != expected:
+            raise BundleError(f"{path} does not match the manifest's hash: artifacts are from different runs")
+    if variant not in MODEL_FILES:
+        raise BundleError(f"unknown ONNX variant {variant!r}; expected one of {', '.join(MODEL_FILES)}")
+    if variant == "int8" and not manifest["onnx"].get("int8_ok", False):
+        raise BundleError("the int8 model failed its parity bar in the export stage; serve fp32 instead")
+
+    encoder = OnnxEncoder(models_dir / ONNX_DIR, variant=variant, threads=threads)
+    classifier = LinearClassifier.load(models_dir / CLASSIFIER_DIR / CLASSIFIER_FILE)
+    index = load_index(models_dir / INDEX_DIR / INDEX_FILE)
+    papers = pq.read_table(models_dir / INDEX_DIR / PAPERS_FILE).to_pydict()
+    dim = manifest["dim"]
+    checks = {
+        "encoder dimension": (encoder.dim, dim),
+        "classifier dimension": (classifier.coef.shape[1], dim),
+        "index dimension": (index.d, dim),
+        "index size": (index.ntotal, manifest["index_size"]),
+        "papers table size": (len(papers["id"]), manifest["index_size"]),
+    }
+    for what, (found, expected) in checks.items():
+        if found != expected:
+            raise BundleError(f"{what} is {found} but the manifest says {expected}")
+    log.info("loaded bundle: %s, %d papers, %s encoder", manifest["model_name"], index.ntotal, variant)
+    return Bundle(
+        manifest=manifest,
+        encoder=encoder,
+        classifier=classifier,
+        index=index,
+        ids=[str(i) for i in papers["id"]],
+        titles=papers["title"],
+        categories=papers["primary_category"],
+    )
+

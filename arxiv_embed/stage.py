@@ -1,0 +1,29 @@
+"""The common wrapper of every stage script: logging, one-line errors, and wall time in its metrics."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from arxiv_embed.atomic import write_json
+from arxiv_embed.errors import PipelineError
+from arxiv_embed.layout import METRICS_DIR
+from arxiv_embed.params import load_params
+
+
+
+def run_stage(name: str, main: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    """Run `main(params)`; write its metrics plus `seconds` to metrics/<name>.json; errors become one line."""
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")
+    start = time.perf_counter()
+    try:
+        metrics = main(load_params())
+    except PipelineError as err:
+        print(f"error: {name}: {err}", file=sys.stderr)
+        raise SystemExit(1) from None
+    metrics["seconds"] = round(time.perf_counter() - start, 2)
+    write_json(METRICS_DIR / f"{name}.json", metrics)
+    logging.getLogger(name).info("done in %.1fs", metrics["seconds"])

@@ -1,0 +1,45 @@
+"""Stage export_onnx: ONNX fp32 and int8 encoders with a parity check against torch on validation texts."""
+
+import json
+
+import pandas as pd
+
+from arxiv_embed.atomic import atomic_path
+from arxiv_embed.errors import PipelineError
+from arxiv_embed.layout import ENCODER_DIR, MODELS_DIR, split_path
+from arxiv_embed.models import load_trained_encoder
+from arxiv_embed.onnx_export import export_onnx, parity, quantize_int8
+from arxiv_embed.stage import run_stage
+from arxiv_embed.text import build_texts
+
+PARITY_FILE = "parity.json"
+
+
+def main(params: dict) -> dict:
+    cfg, field = params["onnx"], params["text"]["field"]
+    model = load_trained_encoder(ENCODER_DIR, "cpu")
+    val = pd.read_parquet(split_path("val")).head(cfg["parity_texts"])
+    texts = build_texts(val["title"], val["abstract"], field)
+    with atomic_path(MODELS_DIR / "onnx", is_dir=True) as tmp:
+        export_onnx(model, tmp, cfg["opset"], field, params["model"]["name"])
+        fp32 = parity(model, tmp, texts, "fp32")
+        if fp32["min_cosine"] < cfg["min_cosine"]:
+            raise PipelineError(
+                f"ONNX parity failed: min cosine {fp32['min_cosine']:.6f} < {cfg['min_cosine']} on {len(texts)} texts"
+            )
+        quantize_int8(tmp)
+        int8 = parity(model, tmp, texts, "int8")
+        report = {
+            "fp32_min_cosine": round(fp32["min_cosine"], 7),
+            "fp32_mean_cosine": round(fp32["mean_cosine"], 7),
+            "int8_min_cosine": round(int8["min_cosine"], 5),
+            "int8_mean_cosine": round(int8["mean_cosine"], 5),
+            "int8_ok": int8["mean_cosine"] >= cfg["int8_min_mean_cosine"],
+            "parity_texts": len(texts),
+        }
+        (tmp / PARITY_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    run_stage("onnx", main)

@@ -1,0 +1,42 @@
+"""Stage finetune: contrastive fine-tuning of the base model on same-category pairs from the train split."""
+
+import time
+
+import pandas as pd
+
+from arxiv_embed.atomic import atomic_path
+from arxiv_embed.layout import ENCODER_DIR, METRICS_DIR, split_path
+from arxiv_embed.models import load_sentence_model
+from arxiv_embed.params import section
+from arxiv_embed.stage import run_stage
+from arxiv_embed.training import TrainConfig, finetune, make_pairs, pick_device, save_model
+
+
+def main(params: dict) -> dict:
+    cfg = section(params, "train", TrainConfig)
+    device = pick_device(cfg.device)
+    model = load_sentence_model(params["model"]["name"], device, params["model"]["max_seq_length"])
+    curve, rows, seconds = [], 0, 0.0
+    if cfg.epochs > 0:
+        pairs = make_pairs(pd.read_parquet(split_path("train")), params["text"]["field"], cfg)
+        rows = len(pairs)
+        start = time.perf_counter()
+        curve = finetune(model, pairs, cfg, device)
+        seconds = time.perf_counter() - start
+    with atomic_path(ENCODER_DIR, is_dir=True) as tmp:
+        save_model(model, tmp)
+    with atomic_path(METRICS_DIR / "train_loss.csv") as tmp:
+        pd.DataFrame(curve, columns=["step", "epoch", "loss"]).to_csv(tmp, index=False)
+    texts_per_row = 1 if cfg.loss == "batch_hard_soft_margin" else 2
+    return {
+        "device": device,
+        "loss_fn": cfg.loss,
+        "rows": rows,
+        "final_loss": round(curve[-1]["loss"], 4) if curve else None,
+        "train_seconds": round(seconds, 2),
+        "texts_per_second": round(rows * texts_per_row * cfg.epochs / seconds, 1) if seconds else None,
+    }
+
+
+if __name__ == "__main__":
+    run_stage("train", main)
