@@ -128,4 +128,3 @@ def load_bundle(models_dir: str | os.PathLike, variant: str = "fp32", threads: i
         titles=papers["title"],
         categories=papers["primary_category"],
     )
-

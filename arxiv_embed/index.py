@@ -61,7 +61,12 @@ def save_index(index: faiss.Index, path: Path) -> None:
 
 
 def load_index(path: Path) -> faiss.Index:
-    return faiss.read_index(str(path))
+    """Read an index; IVF indexes get a direct map so a stored paper's vector can be looked up by position."""
+    index = faiss.read_index(str(path))
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        ivf.make_direct_map()
+    return index
 
 
 def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,10 @@ def main(params: dict) -> dict:
     splits = {s: pd.read_parquet(split_path(s)) for s in SPLITS}
     texts = {s: build_texts(df["title"], df["abstract"], field) for s, df in splits.items()}
     vectorizer = TfidfVectorizer(
-        sublinear_tf=True, max_features=cfg["max_features"], ngram_range=(1, cfg["max_ngram"]), min_df=2,
+        sublinear_tf=True,
+        max_features=cfg["max_features"],
+        ngram_range=(1, cfg["max_ngram"]),
+        min_df=2,
         stop_words="english",
     )
     x_train = vectorizer.fit_transform(texts["train"])

@@ -1,0 +1,28 @@
+# Torch-free serving image: onnxruntime + tokenizers + faiss + FastAPI over the pipeline's models/.
+#   docker build -t arxiv-embed . && docker run -p 8000:8000 arxiv-embed
+# Artifacts are copied from models/ at build time (run `dvc repro` or `dvc pull` first), or mounted over /models:
+#   docker run -p 8000:8000 -v "$PWD/models:/models:ro" arxiv-embed
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS build
+RUN python3 -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY arxiv_embed arxiv_embed
+COPY serve serve
+RUN pip install --no-compile '.[serve]' \
+ && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} + \
+ && rm -rf /opt/venv/lib/python3*/site-packages/pip
+
+FROM ${BASE_IMAGE}
+RUN (getent passwd app || useradd --create-home --uid 10001 app) >/dev/null
+COPY --from=build /opt/venv /opt/venv
+COPY --chown=app models/ /models/
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 ARXIV_EMBED_MODELS_DIR=/models PORT=8000
+USER app
+WORKDIR /home/app
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['PORT']}/health\", timeout=2)"]
+CMD ["python3", "-m", "serve"]

@@ -1,0 +1,188 @@
+"""FastAPI app: embed, classify and search arXiv papers with the pipeline's served bundle.
+
+`create_app(bundle)` serves an already-loaded bundle (what `python -m serve` does after checking it);
+`app` loads the bundle in its lifespan, for `uvicorn serve.app:app` and in-process tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Annotated
+
+import numpy as np
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from arxiv_embed.bundle import Bundle, load_bundle
+from arxiv_embed.index import search as index_search
+from arxiv_embed.text import build_text
+from serve.batcher import MicroBatcher
+from serve.limits import BodySizeLimit
+from serve.schemas import (
+    CategoryScore,
+    ClassifyRequest,
+    ClassifyResponse,
+    EmbedRequest,
+    EmbedResponse,
+    Health,
+    Paper,
+    Ready,
+    SearchHit,
+    SearchRequest,
+    SearchResponse,
+)
+from serve.settings import Settings, settings
+
+log = logging.getLogger(__name__)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class ServerState:
+    """What the endpoints share: the bundle, the micro-batcher and the Prometheus collectors."""
+
+    def __init__(self, bundle: Bundle, cfg: Settings) -> None:
+        self.bundle = bundle
+        self.batcher = MicroBatcher(bundle.encoder.encode, cfg.max_batch, cfg.batch_wait_ms)
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "arxiv_embed_requests_total", "HTTP requests", ["method", "path", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "arxiv_embed_request_seconds",
+            "HTTP request latency",
+            ["method", "path"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.encoded = Counter("arxiv_embed_texts_encoded_total", "texts encoded", registry=self.registry)
+
+
+def get_state(request: Request) -> ServerState:
+    return request.app.state.server
+
+
+State = Annotated[ServerState, Depends(get_state)]
+
+
+def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAPI:
+    """Build the app; without a bundle, the lifespan loads (and verifies) one from `cfg.models_dir`."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loaded = bundle or load_bundle(cfg.models_dir, cfg.onnx_variant, cfg.threads)
+        app.state.server = ServerState(loaded, cfg)
+        app.state.server.batcher.start()
+        yield
+        await app.state.server.batcher.stop()
+
+    app = FastAPI(
+        title="arxiv-embed",
+        summary="Embed, classify and find similar arXiv papers (ONNX encoder + FAISS index).",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes)
+    page = files("serve").joinpath("static/index.html").read_text()
+
+    @app.middleware("http")
+    async def record_metrics(request: Request, call_next):
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = route.path if route else "unmatched"
+        server: ServerState | None = getattr(request.app.state, "server", None)
+        if server:
+            server.latency.labels(request.method, path).observe(time.perf_counter() - start)
+            server.requests.labels(request.method, path, str(response.status_code)).inc()
+        return response
+
+    async def encode(state: ServerState, texts: list[str]) -> np.ndarray:
+        state.encoded.inc(len(texts))
+        return await state.batcher.embed(texts)
+
+    @app.get("/health", response_model=Health, tags=["ops"])
+    async def health() -> Health:
+        """Liveness: the process answers."""
+        return Health(status="ok")
+
+    @app.get("/ready", response_model=Ready, tags=["ops"])
+    async def ready(state: State) -> Ready:
+        """Readiness: the verified bundle is loaded; which model, encoder and index it serves."""
+        m = state.bundle.manifest
+        return Ready(
+            status="ready",
+            model_name=m["model_name"],
+            onnx_variant=state.bundle.encoder.variant,
+            index_type=m["index_type"],
+            index_size=m["index_size"],
+            dim=m["dim"],
+            text_field=m["text_field"],
+            artifact_hashes={name: digest[:12] for name, digest in m["files"].items()},
+        )
+
+    @app.post("/embed", response_model=EmbedResponse, tags=["model"])
+    async def embed(body: EmbedRequest, state: State) -> EmbedResponse:
+        """L2-normalised embeddings of a batch of texts, identical to the pipeline's."""
+        vectors = await encode(state, body.texts)
+        return EmbedResponse(dim=vectors.shape[1], vectors=vectors.tolist())
+
+    @app.post("/classify", response_model=ClassifyResponse, tags=["model"])
+    async def classify(body: ClassifyRequest, state: State) -> ClassifyResponse:
+        """Top-k primary categories with probabilities for a title and/or abstract."""
+        field = state.bundle.manifest["text_field"]
+        text = build_text(body.title or "", body.abstract or "", field)
+        if not text:
+            raise HTTPException(422, f"this model reads the {field.replace('_', ' and ')}: send that field")
+        probs = state.bundle.classifier.predict_proba(await encode(state, [text]))[0]
+        top = np.argsort(-probs)[: body.k]
+        classes = state.bundle.classifier.classes
+        return ClassifyResponse(
+            categories=[CategoryScore(category=str(classes[i]), probability=round(float(probs[i]), 6)) for i in top]
+        )
+
+    @app.post("/search", response_model=SearchResponse, tags=["model"])
+    async def search(body: SearchRequest, state: State) -> SearchResponse:
+        """The k nearest papers to free text, or to a paper of the index given by its arXiv id."""
+        bundle = state.bundle
+        if body.id is not None:
+            position = bundle.position.get(body.id)
+            if position is None:
+                raise HTTPException(404, f"unknown paper id {body.id!r}")
+            query = bundle.index.reconstruct(position)[None, :]
+        else:
+            query = await encode(state, [body.text])
+        scores, positions = index_search(bundle.index, query, body.k + 1)
+        hits = [
+            SearchHit(id=bundle.ids[p], title=bundle.titles[p], category=bundle.categories[p], score=round(float(s), 6))
+            for s, p in zip(scores[0], positions[0], strict=True)
+            if p >= 0 and bundle.ids[p] != body.id
+        ]
+        return SearchResponse(results=hits[: body.k])
+
+    @app.get("/papers/{paper_id:path}", response_model=Paper, tags=["data"])
+    async def paper(paper_id: str, state: State) -> Paper:
+        """The stored metadata of one indexed paper."""
+        position = state.bundle.position.get(paper_id)
+        if position is None:
+            raise HTTPException(404, f"unknown paper id {paper_id!r}")
+        b = state.bundle
+        return Paper(id=b.ids[position], title=b.titles[position], category=b.categories[position])
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    async def metrics(state: State) -> Response:
+        """Prometheus request counters and latency histograms."""
+        return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index_page() -> str:
+        return page
+
+    return app
+
+
+app = create_app()

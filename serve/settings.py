@@ -1,0 +1,23 @@
+"""Server configuration from environment variables (prefix ARXIV_EMBED_), with defaults that just work."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Artifact location, encoder choice, threads and request limits."""
+
+    model_config = SettingsConfigDict(env_prefix="ARXIV_EMBED_")
+
+    models_dir: str = "models"
+    onnx_variant: str = "fp32"
+    threads: int = 0  # onnxruntime intra-op threads; 0 lets it use every core
+    max_text_chars: int = 20_000
+    max_batch: int = 64
+    max_k: int = 100
+    max_body_bytes: int = 2_000_000
+    batch_wait_ms: float = 2.0  # how long the micro-batcher waits for concurrent requests to join a batch
+
+
+settings = Settings()

@@ -1,0 +1,118 @@
+"""Shared fixtures: the real arXiv sample, tiny slices of it, and one real `dvc repro` run for the session."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_ENV = "ARXIV_SAMPLE"
+DEFAULT_SAMPLE = ROOT.parent / "shared" / "data" / "arxiv-papers.jsonl.gz"
+TINY_CATEGORIES = ("cs.CL", "math.AP", "astro-ph.GA", "q-fin.ST", "cond-mat.str-el")
+TINY_PER_CATEGORY = 24
+
+
+def sample_path() -> Path:
+    return Path(os.environ.get(SAMPLE_ENV, DEFAULT_SAMPLE))
+
+
+@pytest.fixture(scope="session")
+def sample() -> Path:
+    """The shared real sample; its absence skips data tests, except under CI=true where it fails them."""
+    path = sample_path()
+    if not path.is_file():
+        message = f"real arXiv sample not found at {path} (set {SAMPLE_ENV} to point elsewhere)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def read_slice(path: Path, categories: tuple[str, ...], per_category: int) -> list[dict]:
+    """The first `per_category` papers of each category, in file order."""
+    taken: Counter = Counter()
+    rows = []
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            row = json.loads(line)
+            primary = row["categories"].split()[0]
+            if primary in categories and taken[primary] < per_category:
+                taken[primary] += 1
+                rows.append(row)
+                if len(rows) == per_category * len(categories):
+                    break
+    return rows
+
+
+@pytest.fixture(scope="session")
+def tiny_rows(sample: Path) -> list[dict]:
+    return read_slice(sample, TINY_CATEGORIES, TINY_PER_CATEGORY)
+
+
+@pytest.fixture(scope="session")
+def tiny_source(tiny_rows: list[dict], tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("source") / "tiny.jsonl.gz"
+    with gzip.open(path, "wt") as fh:
+        for row in tiny_rows:
+            fh.write(json.dumps(row) + "\n")
+    return path
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command with the test's own virtualenv first on PATH (dvc stages call `python`)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.update(kwargs.pop("env", {}))
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
+    return proc
+
+
+TINY_PARAMS = {
+    "subsample": {"min_per_category": 10, "max_per_category": 40},
+    "model": {"max_seq_length": 64},
+    "train": {"max_pairs": 48, "batch_size": 8, "wandb": "offline"},
+    "onnx": {"parity_texts": 16},
+}
+
+
+def copy_repo(dest: Path) -> Path:
+    """A fresh git + DVC checkout of the tracked files, as a user's clone would be."""
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file() and not name.startswith(("data/", "models/")):
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    for lock in ("dvc.lock",):
+        (dest / lock).unlink(missing_ok=True)
+    run(["git", "init", "-q"], dest)
+    run(["git", "add", "-A"], dest)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], dest)
+    return dest
+
+
+def set_params(repo: Path, updates: dict) -> None:
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    for section, values in updates.items():
+        params[section].update(values)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.fixture(scope="session")
+def pipeline_repo(tiny_source: Path, tmp_path_factory) -> Path:
+    """One real `dvc repro` of the whole pipeline on the tiny slice; later tests read its artifacts."""
+    repo = copy_repo(tmp_path_factory.mktemp("repo"))
+    set_params(repo, {"data": {"source": str(tiny_source)}, **TINY_PARAMS})
+    run(["dvc", "repro"], repo, timeout=900)
+    return repo

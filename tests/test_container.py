@@ -1,0 +1,74 @@
+"""Build the real Docker image on the tiny pipeline's artifacts, run it, and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+
+from tests.conftest import run
+from tests.test_serve import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.docker]
+MAX_IMAGE_BYTES = 1_000_000_000
+
+
+def docker_ready() -> bool:
+    return shutil.which("docker") is not None and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def image(pipeline_repo: Path):
+    if not docker_ready():
+        message = "no Docker engine answers (`.ci/run` installs and starts one)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    tag = f"arxiv-embed-test:{uuid.uuid4().hex[:8]}"
+    base = os.environ.get("ARXIV_EMBED_BASE_IMAGE")
+    build_args = ["--build-arg", f"BASE_IMAGE={base}"] if base else []
+    run(["docker", "build", "--network", "host", "-t", tag, *build_args, "."], pipeline_repo, timeout=900)
+    yield tag
+    subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
+
+
+def test_image_is_small_and_torch_free(image: str) -> None:
+    size = int(run(["docker", "image", "inspect", "--format", "{{.Size}}", image], Path.cwd()).stdout)
+    assert size <= MAX_IMAGE_BYTES, f"image is {size / 1e9:.2f} GB"
+    probe = "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in ('torch', 'sklearn', 'sentence_transformers')))"
+    run(["docker", "run", "--rm", "--entrypoint", "python3", image, "-c", probe], Path.cwd())
+    user = run(["docker", "run", "--rm", "--entrypoint", "id", image, "-u"], Path.cwd()).stdout.strip()
+    assert user != "0"
+
+
+def test_container_answers_search_and_classify(image: str, pipeline_repo: Path) -> None:
+    port = free_port()
+    name = f"arxiv-embed-test-{uuid.uuid4().hex[:8]}"
+    run(["docker", "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8000", image], Path.cwd())
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+            assert time.monotonic() < deadline, f"container not ready:\n{logs.stdout}{logs.stderr}"
+            time.sleep(0.5)
+        paper = pd.read_parquet(pipeline_repo / "data/processed/test.parquet").iloc[2]
+        hits = httpx.post(f"{base}/search", json={"text": paper["abstract"], "k": 3}, timeout=30).json()["results"]
+        assert hits[0]["id"] == paper["id"]
+        categories = httpx.post(f"{base}/classify", json={"abstract": paper["abstract"], "k": 2}, timeout=30).json()
+        assert len(categories["categories"]) == 2
+        assert httpx.post(f"{base}/search", json={"text": " "}, timeout=5).status_code == 422
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True)

@@ -1,0 +1,41 @@
+"""ONNX export of the real MiniLM: a real onnxruntime session matches torch on real papers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from arxiv_embed.models import load_sentence_model
+from arxiv_embed.onnx_encoder import OnnxEncoder
+from arxiv_embed.onnx_export import export_onnx, parity, quantize_int8
+from arxiv_embed.text import build_text
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> tuple:
+    model = load_sentence_model("sentence-transformers/all-MiniLM-L6-v2", "cpu", max_seq_length=96)
+    folder = tmp_path_factory.mktemp("onnx")
+    export_onnx(model, folder, opset=17, text_field="title_abstract", model_name="minilm")
+    quantize_int8(folder)
+    return model, folder
+
+
+def test_fp32_parity_on_real_papers(exported: tuple, tiny_rows: list[dict]) -> None:
+    model, folder = exported
+    texts = [build_text(r["title"], r["abstract"]) for r in tiny_rows[:24]] + ["short", "x " * 500]
+    report = parity(model, folder, texts, "fp32")
+    assert report["min_cosine"] >= 0.999
+    encoder = OnnxEncoder(folder)
+    vectors = encoder.encode(texts, batch_size=5)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    # batching and length-sorting do not change a text's vector
+    np.testing.assert_allclose(encoder.encode(texts[:1]), vectors[:1], atol=1e-5)
+
+
+def test_int8_stays_close(exported: tuple, tiny_rows: list[dict]) -> None:
+    model, folder = exported
+    texts = [build_text(r["title"], r["abstract"]) for r in tiny_rows[:24]]
+    assert parity(model, folder, texts, "int8")["mean_cosine"] >= 0.98
+    assert (Path(folder) / "model_int8.onnx").stat().st_size < (Path(folder) / "model.onnx").stat().st_size / 2

@@ -1,0 +1,92 @@
+"""A real `dvc repro` of all stages on a tiny slice of real papers, then DVC's promises about it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import run, set_params
+
+pytestmark = pytest.mark.e2e
+
+OUTS = [
+    "data/raw/papers.parquet",
+    "data/processed/train.parquet",
+    "data/processed/val.parquet",
+    "data/processed/test.parquet",
+    "models/encoder/modules.json",
+    "data/embeddings/train.npz",
+    "data/embeddings/test.npz",
+    "models/classifier/classifier.npz",
+    "models/index/index.faiss",
+    "models/index/papers.parquet",
+    "models/onnx/model.onnx",
+    "models/onnx/model_int8.onnx",
+    "models/onnx/tokenizer.json",
+    "models/manifest.json",
+]
+
+
+def metrics(repo: Path, name: str) -> dict:
+    return json.loads((repo / "metrics" / f"{name}.json").read_text())
+
+
+def stages_run(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([\w-]+)'", output))
+
+
+def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> None:
+    for out in OUTS:
+        assert (pipeline_repo / out).is_file(), out
+    data = metrics(pipeline_repo, "data")
+    assert data["papers"] == len(tiny_rows) and data["skipped"] == 0
+    sub = metrics(pipeline_repo, "subsample")
+    assert sub["categories"] == 5 and sub["train_papers"] + sub["val_papers"] + sub["test_papers"] == len(tiny_rows)
+    train = metrics(pipeline_repo, "train")
+    assert train["rows"] == 48 and train["final_loss"] is not None and train["device"] == "cpu"
+    assert (pipeline_repo / "metrics" / "train_loss.csv").read_text().count("\n") > 1
+    assert any((pipeline_repo / "wandb").glob("offline-run-*")), "W&B logs offline by default"
+    onnx = metrics(pipeline_repo, "onnx")
+    assert onnx["fp32_min_cosine"] >= 0.999
+    ev = metrics(pipeline_repo, "eval")
+    assert set(ev) >= {"p@1", "p@5", "p@10", "mrr@10", "accuracy", "macro_f1", "seconds"}
+    assert 0.3 < ev["p@10"] <= 1 and 0.3 < ev["accuracy"] <= 1
+    base = metrics(pipeline_repo, "baseline")
+    assert set(base) >= {"p@10", "accuracy", "macro_f1"}
+    emb = np.load(pipeline_repo / "data/embeddings/test.npz")
+    np.testing.assert_allclose(np.linalg.norm(emb["vectors"], axis=1), 1.0, atol=1e-5)
+    assert emb["vectors"].dtype == np.float32 and len(emb["ids"]) == sub["test_papers"]
+    for plot in ("category_counts", "confusion", "precision_at_k", "eval_per_category", "classifier_f1"):
+        assert (pipeline_repo / "metrics" / f"{plot}.csv").is_file(), plot
+    shown = run(["dvc", "metrics", "show", "--json"], pipeline_repo).stdout
+    assert "metrics/baseline.json" in shown and "metrics/eval.json" in shown
+
+
+def test_second_repro_changes_nothing(pipeline_repo: Path) -> None:
+    out = run(["dvc", "repro"], pipeline_repo).stdout
+    assert not stages_run(out), out
+    assert "up to date" in run(["dvc", "status"], pipeline_repo).stdout
+
+
+def test_classifier_param_reruns_only_downstream(pipeline_repo: Path) -> None:
+    set_params(pipeline_repo, {"classifier": {"C": 3.0}})
+    status = run(["dvc", "status"], pipeline_repo).stdout
+    assert "fit_classifier" in status and "finetune" not in status and "embed" not in status
+    out = run(["dvc", "repro"], pipeline_repo).stdout
+    assert stages_run(out) == {"fit_classifier", "manifest", "evaluate"}, out
+
+
+def test_push_pull_round_trip_through_local_remote(pipeline_repo: Path, tmp_path: Path) -> None:
+    run(["dvc", "remote", "add", "-f", "-d", "local", str(tmp_path / "remote")], pipeline_repo)
+    run(["dvc", "push"], pipeline_repo)
+    before = (pipeline_repo / "models/onnx/model.onnx").read_bytes()
+    shutil.rmtree(pipeline_repo / ".dvc" / "cache")
+    shutil.rmtree(pipeline_repo / "models" / "onnx")
+    run(["dvc", "pull"], pipeline_repo)
+    assert (pipeline_repo / "models/onnx/model.onnx").read_bytes() == before
+    assert "up to date" in run(["dvc", "status"], pipeline_repo).stdout

@@ -1,0 +1,175 @@
+"""The FastAPI app on the artifacts of the real pipeline run: every endpoint and every bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from arxiv_embed.bundle import BundleError, load_bundle
+from arxiv_embed.text import build_texts
+from serve.app import create_app
+from serve.settings import Settings, settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def models_dir(pipeline_repo: Path) -> Path:
+    return pipeline_repo / "models"
+
+
+@pytest.fixture(scope="module")
+def client(models_dir: Path):
+    with TestClient(create_app(cfg=Settings(models_dir=str(models_dir)))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def test_papers(pipeline_repo: Path) -> pd.DataFrame:
+    return pd.read_parquet(pipeline_repo / "data/processed/test.parquet")
+
+
+def test_health_ready_and_page(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready").json()
+    assert ready["status"] == "ready" and ready["dim"] == 384 and ready["onnx_variant"] == "fp32"
+    assert ready["index_size"] > 0 and "onnx/model.onnx" in ready["artifact_hashes"]
+    page = client.get("/")
+    assert page.status_code == 200 and "<textarea" in page.text
+    assert "/search" in client.get("/openapi.json").json()["paths"]
+
+
+def test_embeddings_match_the_pipeline(client: TestClient, pipeline_repo: Path, test_papers: pd.DataFrame) -> None:
+    stored = np.load(pipeline_repo / "data/embeddings/test.npz")
+    assert stored["ids"].tolist() == test_papers["id"].tolist()
+    texts = build_texts(test_papers["title"], test_papers["abstract"], "title_abstract")
+    response = client.post("/embed", json={"texts": texts})
+    vectors = np.array(response.json()["vectors"])
+    cosines = np.sum(vectors * stored["vectors"], axis=1)
+    assert cosines.min() >= 0.999
+
+
+def test_classify_and_search(client: TestClient, test_papers: pd.DataFrame) -> None:
+    paper = test_papers.iloc[0]
+    cls = client.post("/classify", json={"title": paper["title"], "abstract": paper["abstract"], "k": 3}).json()
+    probs = [c["probability"] for c in cls["categories"]]
+    assert len(probs) == 3 and probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001
+    assert client.post("/classify", json={"title": paper["title"]}).status_code == 200
+
+    hits = client.post("/search", json={"text": paper["abstract"], "k": 5}).json()["results"]
+    assert len(hits) == 5 and [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert hits[0]["id"] == paper["id"]  # its own abstract finds the paper first
+    by_id = client.post("/search", json={"id": paper["id"], "k": 5}).json()["results"]
+    assert len(by_id) == 5 and paper["id"] not in {h["id"] for h in by_id}
+
+    stored = client.get(f"/papers/{paper['id']}").json()
+    assert stored == {"id": paper["id"], "title": paper["title"], "category": paper["primary_category"]}
+
+
+def test_prometheus_metrics(client: TestClient) -> None:
+    client.get("/health")
+    body = client.get("/metrics").text
+    assert 'arxiv_embed_requests_total{method="GET",path="/health",status="200"}' in body
+    assert "arxiv_embed_request_seconds_bucket" in body
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "status"),
+    [
+        ("post", "/embed", {"texts": []}, 422),
+        ("post", "/embed", {"texts": ["   "]}, 422),
+        ("post", "/embed", {"texts": ["x" * (settings.max_text_chars + 1)]}, 422),
+        ("post", "/embed", {"texts": ["a"] * (settings.max_batch + 1)}, 422),
+        ("post", "/embed", {"texts": "not a list"}, 422),
+        ("post", "/embed", {"texts": [1, 2]}, 422),
+        ("post", "/classify", {}, 422),
+        ("post", "/classify", {"title": " ", "abstract": ""}, 422),
+        ("post", "/classify", {"abstract": "graphs", "k": 0}, 422),
+        ("post", "/search", {"text": "graphs", "k": 0}, 422),
+        ("post", "/search", {"text": "graphs", "k": settings.max_k + 1}, 422),
+        ("post", "/search", {"text": "graphs", "k": "ten"}, 422),
+        ("post", "/search", {"text": "graphs", "id": "0704.0001"}, 422),
+        ("post", "/search", {}, 422),
+        ("post", "/search", {"text": "\n\t "}, 422),
+        ("post", "/search", {"id": "9999.99999"}, 404),
+        ("get", "/papers/9999.99999", None, 404),
+    ],
+)
+def test_bad_input_is_4xx_with_reason(client: TestClient, method: str, path: str, payload, status: int) -> None:
+    response = client.post(path, json=payload) if method == "post" else client.get(path)
+    assert response.status_code == status, response.text
+    assert response.json()["detail"]
+
+
+def test_non_json_and_oversized_bodies(client: TestClient) -> None:
+    bad = client.post("/search", content=b"{not json", headers={"content-type": "application/json"})
+    assert bad.status_code == 422 and bad.json()["detail"]
+    big = client.post(
+        "/embed", content=b"x" * (settings.max_body_bytes + 1), headers={"content-type": "application/json"}
+    )
+    assert big.status_code == 413 and "bytes" in big.json()["detail"]
+
+
+def test_mismatched_artifacts_stop_the_server(models_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "models"
+    shutil.copytree(models_dir, broken, ignore=shutil.ignore_patterns("encoder"))
+    (broken / "index" / "papers.parquet").write_bytes(b"not the indexed papers")
+    with pytest.raises(BundleError, match="does not match the manifest"):
+        load_bundle(broken)
+    proc = subprocess.run(
+        [sys.executable, "-m", "serve"],
+        env={"ARXIV_EMBED_MODELS_DIR": str(broken), "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: cannot serve:")
+    (broken / "manifest.json").unlink()
+    with pytest.raises(BundleError, match="dvc repro"):
+        load_bundle(broken)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_real_server_process_over_http(models_dir: Path, test_papers: pd.DataFrame) -> None:
+    """The container's command, `python -m serve`, answering on loopback."""
+    port = free_port()
+    env = {"ARXIV_EMBED_MODELS_DIR": str(models_dir), "HOST": "127.0.0.1", "PORT": str(port), "PATH": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not come up"
+            time.sleep(0.3)
+        paper = test_papers.iloc[1]
+        hits = httpx.post(f"{base}/search", json={"text": paper["abstract"], "k": 3}, timeout=30).json()["results"]
+        assert hits[0]["id"] == paper["id"]
+        cls = httpx.post(f"{base}/classify", json={"abstract": paper["abstract"]}, timeout=30).json()
+        assert len(cls["categories"]) == 5
+        assert httpx.get(f"{base}/ready", timeout=5).json()["status"] == "ready"
+        assert json.loads(httpx.post(f"{base}/search", content=b"[", timeout=5).text)["detail"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -1,0 +1,53 @@
+"""Cleaning, de-duplication, caps and the stratified split, on real papers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from arxiv_embed.errors import PipelineError
+from arxiv_embed.sources import read_papers
+from arxiv_embed.subsample import SubsampleConfig, cap_categories, clean, stratified_split
+
+CFG = SubsampleConfig(
+    min_abstract_chars=100, min_per_category=10, max_per_category=20, val_fraction=0.2, test_fraction=0.2, seed=1
+)
+
+
+@pytest.fixture()
+def papers(tiny_source) -> pd.DataFrame:
+    return pd.DataFrame(read_papers(tiny_source)[0])
+
+
+def test_clean_drops_duplicates_and_short_abstracts(papers: pd.DataFrame) -> None:
+    dup_id = papers.iloc[[0]]
+    dup_title = papers.iloc[[1]].assign(id="new-id", title=papers.iloc[1]["title"].upper() + "!")
+    short = papers.iloc[[2]].assign(id="short", title="Unique short one", abstract="too short")
+    cleaned, dropped = clean(pd.concat([papers, dup_id, dup_title, short]), CFG)
+    assert dropped == {"short_abstract": 1, "duplicate_id": 1, "duplicate_title": 1}
+    assert len(cleaned) == len(papers)
+
+
+def test_cap_and_stratified_split_keep_every_category(papers: pd.DataFrame) -> None:
+    rare = papers.iloc[:5].assign(
+        primary_category="rare.XX", id=lambda d: d["id"] + "r", title=lambda d: d["title"] + "r"
+    )
+    capped, n_rare = cap_categories(pd.concat([papers, rare]), CFG)
+    assert n_rare == 5
+    assert capped["primary_category"].value_counts().max() == CFG.max_per_category
+    splits = stratified_split(capped, CFG)
+    assert sum(len(df) for df in splits.values()) == len(capped)
+    ids = [set(df["id"]) for df in splits.values()]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    for df in splits.values():
+        counts = df["primary_category"].value_counts()
+        assert set(counts.index) == set(capped["primary_category"])
+        assert counts.max() - counts.min() <= 1  # equal-sized categories stay equal across splits
+    again = stratified_split(capped, CFG)
+    assert all(again[s]["id"].tolist() == splits[s]["id"].tolist() for s in splits)
+
+
+def test_single_category_is_a_clear_error(papers: pd.DataFrame) -> None:
+    one = papers[papers["primary_category"] == papers["primary_category"].iloc[0]]
+    with pytest.raises(PipelineError, match="min_per_category"):
+        stratified_split(one, CFG)
