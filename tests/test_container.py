@@ -21,7 +21,9 @@ MAX_IMAGE_BYTES = 1_000_000_000
 
 
 def docker_ready() -> bool:
-    return shutil.which("docker") is not None and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    return (
+        shutil.which("docker") is not None and subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,8 @@ def image(pipeline_repo: Path):
 def test_image_is_small_and_torch_free(image: str) -> None:
     size = int(run(["docker", "image", "inspect", "--format", "{{.Size}}", image], Path.cwd()).stdout)
     assert size <= MAX_IMAGE_BYTES, f"image is {size / 1e9:.2f} GB"
-    probe = "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in ('torch', 'sklearn', 'sentence_transformers')))"
+    heavy = "('torch', 'sklearn', 'sentence_transformers')"
+    probe = f"import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in {heavy}))"
     run(["docker", "run", "--rm", "--entrypoint", "python3", image, "-c", probe], Path.cwd())
     user = run(["docker", "run", "--rm", "--entrypoint", "id", image, "-u"], Path.cwd()).stdout.strip()
     assert user != "0"

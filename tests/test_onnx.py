@@ -38,4 +38,5 @@ def test_int8_stays_close(exported: tuple, tiny_rows: list[dict]) -> None:
     model, folder = exported
     texts = [build_text(r["title"], r["abstract"]) for r in tiny_rows[:24]]
     assert parity(model, folder, texts, "int8")["mean_cosine"] >= 0.98
-    assert (Path(folder) / "model_int8.onnx").stat().st_size < (Path(folder) / "model.onnx").stat().st_size / 2
+    # MatMul weights are int8; the word-embedding table (a Gather) stays fp32
+    assert (Path(folder) / "model_int8.onnx").stat().st_size < 0.7 * (Path(folder) / "model.onnx").stat().st_size

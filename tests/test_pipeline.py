@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import run, set_params
+from tests.conftest import ROOT, run, set_params
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +75,9 @@ def test_second_repro_changes_nothing(pipeline_repo: Path) -> None:
 
 
 def test_classifier_param_reruns_only_downstream(pipeline_repo: Path) -> None:
-    set_params(pipeline_repo, {"classifier": {"C": 3.0}})
+    run(["git", "add", "-A"], pipeline_repo)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first run"], pipeline_repo)
+    set_params(pipeline_repo, {"classifier": {"C": 0.01}})
     status = run(["dvc", "status"], pipeline_repo).stdout
     assert "fit_classifier" in status and "finetune" not in status and "embed" not in status
     out = run(["dvc", "repro"], pipeline_repo).stdout
@@ -90,3 +93,13 @@ def test_push_pull_round_trip_through_local_remote(pipeline_repo: Path, tmp_path
     run(["dvc", "pull"], pipeline_repo)
     assert (pipeline_repo / "models/onnx/model.onnx").read_bytes() == before
     assert "up to date" in run(["dvc", "status"], pipeline_repo).stdout
+
+
+def test_pull_request_comment_compares_two_real_runs(pipeline_repo: Path) -> None:
+    """Runs after the classifier change above: HEAD holds the first run, the workspace the second."""
+    body = run(
+        [sys.executable, "-m", "tools.pr_comment", "--base", "HEAD"], pipeline_repo, env={"PYTHONPATH": str(ROOT)}
+    ).stdout
+    assert "metrics/classifier.json" in body and "accuracy" in body
+    assert "classifier.C" in body and "| 10" in body
+    assert "| k | HEAD | this PR | change |" in body

@@ -1,0 +1,32 @@
+"""The reference way to serve: sentence-transformers on torch, one encode per request, same FAISS search.
+
+Only the serving benchmark starts it, as the peer the real app is compared with.
+"""
+
+from __future__ import annotations
+
+import os
+
+import uvicorn
+from fastapi import FastAPI
+from sentence_transformers import SentenceTransformer
+
+from arxiv_embed.bundle import INDEX_DIR
+from arxiv_embed.index import INDEX_FILE, load_index, search
+from serve.schemas import SearchRequest
+
+models = os.environ.get("ARXIV_EMBED_MODELS_DIR", "models")
+model = SentenceTransformer(f"{models}/encoder", device="cpu", local_files_only=True)
+index = load_index(f"{models}/{INDEX_DIR}/{INDEX_FILE}")
+app = FastAPI()
+
+
+@app.post("/search")
+def search_endpoint(body: SearchRequest) -> dict:
+    vector = model.encode([body.text], normalize_embeddings=True)
+    scores, positions = search(index, vector, body.k)
+    return {"results": [{"position": int(p), "score": float(s)} for s, p in zip(scores[0], positions[0], strict=True)]}
+
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), log_level="warning")

@@ -1,0 +1,39 @@
+"""What the benchmarks share: real papers from the shared sample, and one way to report a result."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+from pathlib import Path
+
+from arxiv_embed.atomic import write_json
+
+DEFAULT_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "arxiv-papers.jsonl.gz"
+
+
+def sample_path() -> Path:
+    path = Path(os.environ.get("ARXIV_SAMPLE", DEFAULT_SAMPLE))
+    if not path.is_file():
+        raise SystemExit(f"error: real arXiv sample not found at {path}; set ARXIV_SAMPLE")
+    return path
+
+
+def real_papers(n: int, seed: int = 0) -> list[dict]:
+    """`n` papers drawn uniformly from the sample (reservoir sampling, one pass)."""
+    rng = random.Random(seed)
+    chosen: list[dict] = []
+    with gzip.open(sample_path(), "rt") as fh:
+        for i, line in enumerate(fh):
+            if len(chosen) < n:
+                chosen.append(json.loads(line))
+            elif (j := rng.randrange(i + 1)) < n:
+                chosen[j] = json.loads(line)
+    return chosen
+
+
+def report(name: str, result: dict, out_dir: Path = Path("metrics")) -> None:
+    """Print the result as one JSON object and keep it as metrics/bench_<name>.json."""
+    write_json(out_dir / f"bench_{name}.json", result)
+    print(json.dumps(result))

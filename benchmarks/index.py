@@ -1,0 +1,113 @@
+"""Index benchmark: FAISS exact vs HNSW vs IVF on real embeddings of the shared sample.
+
+Reports, per index: build time, size in memory (serialised bytes), one-query-at-a-time latency and
+recall@10 against exact search. Embeddings are computed once with the pipeline's int8 ONNX encoder and cached.
+
+    python -m benchmarks.index           # the whole sample (~110k papers)
+    python -m benchmarks.index --tiny    # 2,000 papers, to check it still runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from arxiv_embed.atomic import atomic_path
+from arxiv_embed.index import IndexConfig, build_index, exact_index, search
+from arxiv_embed.onnx_encoder import OnnxEncoder
+from arxiv_embed.text import build_text
+from benchmarks.common import report, sample_path
+
+CANDIDATES = {
+    "flat": {},
+    "hnsw_m32_ef64": {"type": "hnsw", "hnsw_m": 32, "hnsw_ef_search": 64},
+    "hnsw_m32_ef128": {"type": "hnsw", "hnsw_m": 32, "hnsw_ef_search": 128},
+    "ivf_nprobe16": {"type": "ivf", "ivf_nprobe": 16},
+    "ivf_nprobe64": {"type": "ivf", "ivf_nprobe": 64},
+}
+
+
+def corpus_embeddings(models: Path, limit: int | None, cache_dir: Path) -> np.ndarray:
+    """Embeddings of the sample's papers, cached by encoder hash and size (encoding 110k texts takes a while)."""
+    manifest = json.loads((models / "manifest.json").read_text())
+    key = manifest["files"]["onnx/model_int8.onnx"][:12]
+    cache = cache_dir / f"sample_{key}_{limit or 'all'}.npy"
+    if cache.is_file():
+        return np.load(cache)
+    with gzip.open(sample_path(), "rt") as fh:
+        rows = [json.loads(line) for _, line in zip(range(limit or 10**9), fh, strict=False)]
+    texts = [build_text(r["title"], r["abstract"], manifest["text_field"]) for r in rows]
+    vectors = OnnxEncoder(models / "onnx", "int8").encode(texts, batch_size=128, progress=True)
+    with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, vectors)
+    return vectors
+
+
+def measure(name: str, overrides: dict, vectors: np.ndarray, queries: np.ndarray, exact_top: np.ndarray) -> dict:
+    cfg = IndexConfig(
+        **{
+            "type": "flat",
+            "hnsw_m": 32,
+            "hnsw_ef_construction": 200,
+            "hnsw_ef_search": 128,
+            "ivf_nlist": 0,
+            "ivf_nprobe": 16,
+            **overrides,
+        }
+    )
+    if cfg.type == "ivf":
+        cfg = replace(cfg, ivf_nlist=int(4 * np.sqrt(len(vectors))))
+    start = time.perf_counter()
+    index = build_index(vectors, cfg)
+    build = time.perf_counter() - start
+    start = time.perf_counter()
+    found = np.vstack([search(index, q[None, :], 10)[1] for q in queries])
+    per_query = (time.perf_counter() - start) / len(queries)
+    recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact_top, strict=True)])
+    return {
+        "build_s": round(build, 2),
+        "bytes": int(faiss.serialize_index(index).nbytes),
+        "query_ms": round(per_query * 1000, 3),
+        "recall@10": round(float(recall), 4),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N papers of the sample")
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--cache", type=Path, default=Path("data/bench"))
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    opts = parser.parse_args()
+    limit, n_queries = (2000, 50) if opts.tiny else (opts.limit, opts.queries)
+    vectors = corpus_embeddings(opts.models, limit, opts.cache)
+    rng = np.random.default_rng(0)
+    queries = vectors[rng.choice(len(vectors), size=min(n_queries, len(vectors)), replace=False)]
+    _, exact_top = search(exact_index(vectors), queries, 10)
+    results = {name: measure(name, cfg, vectors, queries, exact_top) for name, cfg in CANDIDATES.items()}
+    flat_ms = results["flat"]["query_ms"]
+    for row in results.values():
+        row["speedup_vs_flat"] = round(flat_ms / row["query_ms"], 1)
+    good = [n for n, r in results.items() if n != "flat" and r["recall@10"] >= 0.95]
+    result = {
+        "benchmark": "index",
+        "papers": len(vectors),
+        "queries": len(queries),
+        "indexes": results,
+        "best_with_recall_0.95": max(good, key=lambda n: results[n]["speedup_vs_flat"]) if good else None,
+        "goal": {"recall@10": 0.95, "speedup_vs_flat": 5.0},
+    }
+    report("index", result, opts.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Serving benchmark: the real app vs a torch/sentence-transformers baseline server, same /search, same load.
+
+A bounded load generator on loopback sends real abstracts at concurrency 1, 8 and 32 and reports
+requests/s, p50/p99 latency and errors for each server, and the app's throughput ratio to the baseline.
+
+    python -m benchmarks.serve            # needs models/ from `dvc repro`
+    python -m benchmarks.serve --tiny     # a few requests, to check it still runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from benchmarks.common import real_papers, report
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(args: list[str], models_dir: Path) -> tuple[subprocess.Popen, str]:
+    """Start a server process on a free loopback port and wait until it answers."""
+    port = free_port()
+    env = {**os.environ, "ARXIV_EMBED_MODELS_DIR": str(models_dir), "HOST": "127.0.0.1", "PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"error: {' '.join(args)} exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/openapi.json", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"error: {' '.join(args)} did not come up in 120 s")
+
+
+async def load(url: str, texts: list[str], concurrency: int, requests: int, time_limit: float) -> dict:
+    """`concurrency` clients send `requests` searches in all (or stop at `time_limit` seconds)."""
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(requests))
+    deadline = time.perf_counter() + time_limit
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal errors
+        for i in counter:
+            if time.perf_counter() > deadline:
+                return
+            start = time.perf_counter()
+            try:
+                response = await http.post(f"{url}/search", json={"text": texts[i % len(texts)], "k": 10})
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            latencies.append(time.perf_counter() - start)
+            errors += not ok
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        await client_warmup(http, url, texts[0])
+        start = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    ms = np.array(latencies) * 1000
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": round(len(latencies) / elapsed, 2),
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+    }
+
+
+async def client_warmup(http: httpx.AsyncClient, url: str, text: str) -> None:
+    for _ in range(3):
+        await http.post(f"{url}/search", json={"text": text, "k": 10})
+
+
+def measure(args: list[str], models_dir: Path, texts: list[str], levels: list[int], requests: int) -> dict:
+    proc, url = start_server(args, models_dir)
+    try:
+        return {f"c{c}": asyncio.run(load(url, texts, c, requests, time_limit=120)) for c in levels}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--requests", type=int, default=200, help="requests per concurrency level")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--tiny", action="store_true", help="a handful of requests, to check the benchmark runs")
+    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    opts = parser.parse_args()
+    requests = 6 if opts.tiny else opts.requests
+    levels = [1, 2] if opts.tiny else opts.concurrency
+    texts = [p["abstract"] for p in real_papers(200, seed=1)]
+    app = measure(["-m", "serve"], opts.models, texts, levels, requests)
+    baseline = measure(["-m", "benchmarks.baseline_server"], opts.models, texts, levels, requests)
+    result = {
+        "benchmark": "serve /search",
+        "requests_per_level": requests,
+        "app": app,
+        "baseline_torch": baseline,
+        "rps_ratio": {level: round(app[level]["rps"] / baseline[level]["rps"], 2) for level in app},
+        "goal": {"rps_ratio": 3.0, "p99_ms_at_c8": 300, "errors": 0},
+    }
+    report("serve", result, opts.out)
+
+
+if __name__ == "__main__":
+    main()

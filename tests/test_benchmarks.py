@@ -1,0 +1,46 @@
+"""Each benchmark runs once in its tiny mode on the pipeline's artifacts, so none of them can rot."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, run
+
+pytestmark = pytest.mark.e2e
+
+
+def bench(module: str, args: list[str], out: Path) -> dict:
+    proc = run([sys.executable, "-m", module, "--tiny", "--out", str(out), *args], ROOT, timeout=600)
+    printed = json.loads(proc.stdout.strip().splitlines()[-1])
+    name = module.split(".")[-1]
+    assert json.loads((out / f"bench_{name}.json").read_text()) == printed
+    return printed
+
+
+def test_encode_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
+    result = bench(
+        "benchmarks.encode",
+        ["--models", str(pipeline_repo / "models"), "--val", str(pipeline_repo / "data/processed/val.parquet")],
+        tmp_path,
+    )
+    encoders = result["encoders"]
+    assert set(encoders) == {"torch_fp32", "onnx_fp32", "onnx_int8"}
+    assert encoders["onnx_fp32"]["min_cosine_to_torch"] >= 0.999
+
+
+def test_serve_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
+    result = bench("benchmarks.serve", ["--models", str(pipeline_repo / "models")], tmp_path)
+    for server in ("app", "baseline_torch"):
+        assert all(level["errors"] == 0 and level["rps"] > 0 for level in result[server].values())
+
+
+def test_index_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
+    result = bench(
+        "benchmarks.index", ["--models", str(pipeline_repo / "models"), "--cache", str(tmp_path / "cache")], tmp_path
+    )
+    assert result["indexes"]["flat"]["recall@10"] == 1.0
+    assert set(result["indexes"]) >= {"flat", "hnsw_m32_ef128", "ivf_nprobe16"}

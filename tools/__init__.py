@@ -1,0 +1,1 @@
+"""Repository tooling: tables and comments made from DVC's own outputs."""
