@@ -30,10 +30,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(args: list[str], models_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_server(args: list[str], models_dir: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
     """Start a server process on a free loopback port and wait until it answers."""
     port = free_port()
     env = {**os.environ, "ARXIV_EMBED_MODELS_DIR": str(models_dir), "HOST": "127.0.0.1", "PORT": str(port)}
+    env.update(env_extra)
     proc = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -91,8 +92,8 @@ async def client_warmup(http: httpx.AsyncClient, url: str, text: str) -> None:
         await http.post(f"{url}/search", json={"text": text, "k": 10})
 
 
-def measure(args: list[str], models_dir: Path, texts: list[str], levels: list[int], requests: int) -> dict:
-    proc, url = start_server(args, models_dir)
+def measure(args: list[str], models_dir: Path, texts: list[str], levels: list[int], requests: int, **env: str) -> dict:
+    proc, url = start_server(args, models_dir, env)
     try:
         return {f"c{c}": asyncio.run(load(url, texts, c, requests, time_limit=120)) for c in levels}
     finally:
@@ -111,14 +112,22 @@ def main() -> None:
     requests = 6 if opts.tiny else opts.requests
     levels = [1, 2] if opts.tiny else opts.concurrency
     texts = [p["abstract"] for p in real_papers(200, seed=1)]
-    app = measure(["-m", "serve"], opts.models, texts, levels, requests)
+    apps = {
+        f"app_{variant}": measure(
+            ["-m", "serve"], opts.models, texts, levels, requests, ARXIV_EMBED_ONNX_VARIANT=variant
+        )
+        for variant in ("fp32", "int8")
+    }
     baseline = measure(["-m", "benchmarks.baseline_server"], opts.models, texts, levels, requests)
     result = {
         "benchmark": "serve /search",
         "requests_per_level": requests,
-        "app": app,
+        **apps,
         "baseline_torch": baseline,
-        "rps_ratio": {level: round(app[level]["rps"] / baseline[level]["rps"], 2) for level in app},
+        "rps_ratio": {
+            name: {level: round(app[level]["rps"] / baseline[level]["rps"], 2) for level in app}
+            for name, app in apps.items()
+        },
         "goal": {"rps_ratio": 3.0, "p99_ms_at_c8": 300, "errors": 0},
     }
     report("serve", result, opts.out)

@@ -34,7 +34,7 @@ def test_encode_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
 
 def test_serve_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     result = bench("benchmarks.serve", ["--models", str(pipeline_repo / "models")], tmp_path)
-    for server in ("app", "baseline_torch"):
+    for server in ("app_fp32", "app_int8", "baseline_torch"):
         assert all(level["errors"] == 0 and level["rps"] > 0 for level in result[server].values())
 
 

@@ -64,6 +64,7 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     assert emb["vectors"].dtype == np.float32 and len(emb["ids"]) == sub["test_papers"]
     for plot in ("category_counts", "confusion", "precision_at_k", "eval_per_category", "classifier_f1"):
         assert (pipeline_repo / "metrics" / f"{plot}.csv").is_file(), plot
+    assert (pipeline_repo / "metrics" / "embedding_map.png").read_bytes().startswith(b"\x89PNG")
     shown = run(["dvc", "metrics", "show", "--json"], pipeline_repo).stdout
     assert "metrics/baseline.json" in shown and "metrics/eval.json" in shown
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 COLUMNS = {
     "P@1": ("metrics/eval.json", "p@1"),
+    "P@5": ("metrics/eval.json", "p@5"),
     "P@10": ("metrics/eval.json", "p@10"),
     "MRR@10": ("metrics/eval.json", "mrr@10"),
     "accuracy": ("metrics/eval.json", "accuracy"),
