@@ -89,8 +89,8 @@ class DistinctLabelBatchSampler(DefaultBatchSampler):
 def make_pairs(train: pd.DataFrame, text_field: str, cfg: TrainConfig) -> Dataset:
     """Build the training rows the chosen loss expects from the train split.
 
-    Pair losses get (anchor, positive) with the positive drawn from the anchor's primary category
-    (contrastive also gets as many cross-category negatives, label 0); triplet losses get (text, label).
+    Pair losses get `max_pairs` (anchor, positive) rows, the positive drawn from the anchor's primary category
+    (contrastive: half of them get a cross-category partner and label 0); triplet losses get (text, label).
     """
     rng = np.random.default_rng(cfg.seed)
     texts = np.array(build_texts(train["title"], train["abstract"], text_field), dtype=object)
@@ -101,9 +101,12 @@ def make_pairs(train: pd.DataFrame, text_field: str, cfg: TrainConfig) -> Datase
         return Dataset.from_dict({"text": list(texts[order]), "label": label_ids[order].tolist()})
 
     by_category = {c: np.flatnonzero(categories == c) for c in codes}
-    anchors = [i for i in rng.permutation(len(texts)) if len(by_category[categories[i]]) > 1][: cfg.max_pairs]
-    if not anchors:
+    eligible = [i for i in range(len(texts)) if len(by_category[categories[i]]) > 1]
+    if not eligible:
         raise PipelineError("no category has two training papers; lower subsample.min_per_category or add data")
+    # Every paper anchors once per round; more pairs than papers means more rounds with fresh positives.
+    rounds = -(-cfg.max_pairs // len(eligible))
+    anchors = np.concatenate([rng.permutation(eligible) for _ in range(rounds)])[: cfg.max_pairs].tolist()
     positives = []
     for i in anchors:
         same = by_category[categories[i]]

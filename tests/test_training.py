@@ -32,8 +32,9 @@ def test_pairs_share_the_primary_category(train: pd.DataFrame) -> None:
     category = {
         f"{t}. {a}": c for t, a, c in zip(train["title"], train["abstract"], train["primary_category"], strict=True)
     }
-    pairs = make_pairs(train, "title_abstract", config("mnrl"))
-    assert len(pairs) == len(train)
+    pairs = make_pairs(train, "title_abstract", config("mnrl", max_pairs=250))
+    assert len(pairs) == 250  # more pairs than papers: every paper anchors twice or more
+    assert pd.Series(pairs["anchor"]).value_counts().min() >= 2
     for row in pairs:
         assert row["anchor"] != row["positive"] and category[row["anchor"]] == category[row["positive"]]
     assert len(make_pairs(train, "title_abstract", config("mnrl", max_pairs=10))) == 10
@@ -54,7 +55,7 @@ def test_distinct_label_batches(train: pd.DataFrame) -> None:
     for batch in batches:
         assert len({labels[i] for i in batch}) == len(batch) > 1
     covered = sorted(i for b in batches for i in b)
-    assert len(covered) == len(set(covered)) and len(covered) >= len(pairs) - 1
+    assert len(covered) == len(set(covered)) and len(covered) >= 0.98 * len(pairs)  # only a lone tail is dropped
 
 
 def test_triplet_rows_carry_labels(train: pd.DataFrame) -> None:
