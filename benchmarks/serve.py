@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,13 +20,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from benchmarks.common import real_papers, report
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from benchmarks.common import free_port, real_papers, report, wait_for_http
 
 
 def start_server(args: list[str], models_dir: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
@@ -37,17 +30,16 @@ def start_server(args: list[str], models_dir: Path, env_extra: dict[str, str]) -
     env.update(env_extra)
     proc = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"error: {' '.join(args)} exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/openapi.json", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"error: {' '.join(args)} did not come up in 120 s")
+
+    def died() -> str | None:
+        return None if proc.poll() is None else f"exited: {proc.stderr.read().decode()[-2000:]}"
+
+    try:
+        wait_for_http(f"{url}/openapi.json", 120, died)
+    except RuntimeError as err:
+        proc.kill()
+        raise SystemExit(f"error: {' '.join(args)}: {err}") from None
+    return proc, url
 
 
 async def load(url: str, texts: list[str], concurrency: int, requests: int, time_limit: float) -> dict:

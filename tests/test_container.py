@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -13,8 +12,8 @@ import httpx
 import pandas as pd
 import pytest
 
+from benchmarks.common import free_port, wait_for_http
 from tests.conftest import run
-from tests.test_serve import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 MAX_IMAGE_BYTES = 1_000_000_000
@@ -56,17 +55,18 @@ def test_container_answers_search_and_classify(image: str, pipeline_repo: Path) 
     name = f"arxiv-embed-test-{uuid.uuid4().hex[:8]}"
     run(["docker", "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8000", image], Path.cwd())
     base = f"http://127.0.0.1:{port}"
+
+    def exited() -> str | None:
+        inspect = ["docker", "inspect", "-f", "{{.State.Status}}", name]
+        state = subprocess.run(inspect, capture_output=True, text=True).stdout.strip()
+        return None if state in ("created", "running") else f"container is {state}"
+
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
-            assert time.monotonic() < deadline, f"container not ready:\n{logs.stdout}{logs.stderr}"
-            time.sleep(0.5)
+        try:
+            wait_for_http(f"{base}/ready", 90, exited)
+        except RuntimeError as err:
+            output = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+            raise AssertionError(f"{err}\n{output.stdout}{output.stderr}") from None
         paper = pd.read_parquet(pipeline_repo / "data/processed/test.parquet").iloc[2]
         hits = httpx.post(f"{base}/search", json={"text": paper["abstract"], "k": 3}, timeout=30).json()["results"]
         assert hits[0]["id"] == paper["id"]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from arxiv_embed.bundle import BundleError, load_bundle
 from arxiv_embed.text import build_texts
+from benchmarks.common import free_port, wait_for_http
 from serve.app import create_app
 from serve.settings import Settings, settings
 
@@ -141,12 +140,6 @@ def test_mismatched_artifacts_stop_the_server(models_dir: Path, tmp_path: Path) 
         load_bundle(broken)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_real_server_process_over_http(models_dir: Path, test_papers: pd.DataFrame) -> None:
     """The container's command, `python -m serve`, answering on loopback."""
     port = free_port()
@@ -154,15 +147,7 @@ def test_real_server_process_over_http(models_dir: Path, test_papers: pd.DataFra
     proc = subprocess.Popen([sys.executable, "-m", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.3)
+        wait_for_http(f"{base}/health", 60, lambda: None if proc.poll() is None else "server exited")
         paper = test_papers.iloc[1]
         hits = httpx.post(f"{base}/search", json={"text": paper["abstract"], "k": 3}, timeout=30).json()["results"]
         assert hits[0]["id"] == paper["id"]
