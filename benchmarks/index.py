@@ -34,8 +34,10 @@ CANDIDATES = {
 }
 
 
-def corpus_embeddings(models: Path, limit: int | None, cache_dir: Path) -> np.ndarray:
+def corpus_embeddings(models: Path, limit: int | None, cache_dir: Path, cached: Path | None) -> np.ndarray:
     """Embeddings of the sample's papers, cached by encoder hash and size (encoding 110k texts takes a while)."""
+    if cached:
+        return np.load(cached)
     manifest = json.loads((models / "manifest.json").read_text())
     key = manifest["files"]["onnx/model_int8.onnx"][:12]
     cache = cache_dir / f"sample_{key}_{limit or 'all'}.npy"
@@ -85,13 +87,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="use only the first N papers of the sample")
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--cache", type=Path, default=Path("data/bench"))
+    parser.add_argument("--embeddings", type=Path, help="a cached .npy of embeddings to use as they are")
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--out", type=Path, default=Path("metrics"))
     opts = parser.parse_args()
     limit, n_queries = (2000, 50) if opts.tiny else (opts.limit, opts.queries)
-    vectors = corpus_embeddings(opts.models, limit, opts.cache)
+    vectors = corpus_embeddings(opts.models, limit, opts.cache, opts.embeddings)
     rng = np.random.default_rng(0)
-    queries = vectors[rng.choice(len(vectors), size=min(n_queries, len(vectors)), replace=False)]
+    held_out = np.zeros(len(vectors), dtype=bool)
+    held_out[rng.choice(len(vectors), size=min(n_queries, len(vectors) // 10), replace=False)] = True
+    queries, vectors = vectors[held_out], vectors[~held_out]  # queries are papers the index does not hold
     _, exact_top = search(exact_index(vectors), queries, 10)
     results = {name: measure(name, cfg, vectors, queries, exact_top) for name, cfg in CANDIDATES.items()}
     flat_ms = results["flat"]["query_ms"]
