@@ -24,6 +24,7 @@ from arxiv_embed.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, O
 log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
+PARITY_FILE = "parity.json"  # written by the export stage beside the ONNX models
 ONNX_DIR, CLASSIFIER_DIR, INDEX_DIR = "onnx", "classifier", "index"
 BUNDLE_FILES = [
     f"{ONNX_DIR}/{MODEL_FILES['fp32']}",
@@ -48,9 +49,9 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def make_manifest(models_dir: Path, onnx_report: dict[str, Any], index_type: str) -> dict[str, Any]:
-    """Describe the bundle under `models_dir`: what it is, how big, and the hash of every file."""
-    missing = [f for f in BUNDLE_FILES if not (models_dir / f).is_file()]
+def make_manifest(models_dir: Path, index_type: str) -> dict[str, Any]:
+    """Describe the bundle under `models_dir`: what it is, how big, its ONNX parity, and the hash of every file."""
+    missing = [f for f in [*BUNDLE_FILES, f"{ONNX_DIR}/{PARITY_FILE}"] if not (models_dir / f).is_file()]
     if missing:
         raise BundleError(f"cannot write the manifest: missing {', '.join(missing)}")
     encoder_config = json.loads((models_dir / ONNX_DIR / CONFIG_FILE).read_text())
@@ -63,7 +64,7 @@ def make_manifest(models_dir: Path, onnx_report: dict[str, Any], index_type: str
         "max_seq_length": encoder_config["max_seq_length"],
         "index_type": index_type,
         "index_size": papers,
-        "onnx": onnx_report,
+        "onnx": json.loads((models_dir / ONNX_DIR / PARITY_FILE).read_text()),
         "files": {f: sha256(models_dir / f) for f in BUNDLE_FILES},
     }
 

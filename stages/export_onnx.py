@@ -5,14 +5,13 @@ import json
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
+from arxiv_embed.bundle import PARITY_FILE
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.layout import ENCODER_DIR, MODELS_DIR, split_path
 from arxiv_embed.models import load_trained_encoder
 from arxiv_embed.onnx_export import export_onnx, parity, quantize_int8
 from arxiv_embed.stage import run_stage
 from arxiv_embed.text import build_texts
-
-PARITY_FILE = "parity.json"
 
 
 def main(params: dict) -> dict:

@@ -1,16 +1,13 @@
 """Stage manifest: tie the served artifacts together with content hashes, so the server can verify them."""
 
-import json
-
 from arxiv_embed.atomic import write_json
-from arxiv_embed.bundle import MANIFEST_FILE, ONNX_DIR, make_manifest
+from arxiv_embed.bundle import MANIFEST_FILE, make_manifest
 from arxiv_embed.layout import MODELS_DIR
 from arxiv_embed.stage import run_stage
 
 
 def main(params: dict) -> dict:
-    onnx_report = json.loads((MODELS_DIR / ONNX_DIR / "parity.json").read_text())
-    manifest = make_manifest(MODELS_DIR, onnx_report, params["index"]["type"])
+    manifest = make_manifest(MODELS_DIR, params["index"]["type"])
     write_json(MODELS_DIR / MANIFEST_FILE, manifest)
     return {"index_size": manifest["index_size"], "dim": manifest["dim"]}
 

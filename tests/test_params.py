@@ -45,5 +45,6 @@ def test_dvc_yaml_params_exist() -> None:
             for part in key.split("."):
                 assert part in node, f"stage {name} lists param {key} that params.yaml lacks"
                 node = node[part]
-        assert f"stages/{stage['cmd'].split('/')[-1]}" in stage["deps"], f"stage {name} must depend on its script"
+        module = stage["cmd"].removeprefix("python -m ")
+        assert f"{module.replace('.', '/')}.py" in stage["deps"], f"stage {name} must depend on its script"
     assert os.path.isfile(ROOT / params["data"]["source"])

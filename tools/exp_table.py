@@ -1,7 +1,7 @@
 """Print a Markdown table of DVC experiments' headline metrics, from `dvc exp show --json`.
 
-    dvc exp show --json | python -m tools.exp_table           # every experiment
-    dvc exp show --json | python -m tools.exp_table -n a b     # only these, in this order
+    dvc exp show --json | python -m tools.exp_table              # every experiment of HEAD
+    dvc exp show -A --json | python -m tools.exp_table -n a b     # these, from any commit, in this order
 
 The TF-IDF baseline is a row of its own (it is the same for experiments that share a data split).
 """
@@ -47,6 +47,11 @@ def param(data: dict, section: str, key: str):
 def table(show: list[dict], names: list[str] | None = None) -> str:
     rows = dict(experiments(show))
     chosen = names or [n for n in rows if value(rows[n], *COLUMNS["P@10"]) is not None]
+    unknown = [n for n in chosen if n not in rows]
+    if unknown:
+        raise SystemExit(
+            f"error: no experiment named {', '.join(unknown)} (experiments of older commits: dvc exp show -A)"
+        )
     head = ["model", *PARAMS, *COLUMNS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     baseline = next((rows[n] for n in chosen if n in rows and value(rows[n], BASELINE, "p@10") is not None), None)
