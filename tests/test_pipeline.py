@@ -104,3 +104,11 @@ def test_pull_request_comment_compares_two_real_runs(pipeline_repo: Path) -> Non
     assert "metrics/classifier.json" in body and "accuracy" in body
     assert "classifier.C" in body and "| 10" in body
     assert "| k | HEAD | this PR | change |" in body
+
+
+def test_experiment_table_from_dvc_exp_show(pipeline_repo: Path) -> None:
+    shown = run(["dvc", "exp", "show", "--json"], pipeline_repo).stdout
+    table = run([sys.executable, "-m", "tools.exp_table"], ROOT, input=shown).stdout
+    p10 = metrics(pipeline_repo, "eval")["p@10"]
+    assert "| TF-IDF + logistic regression |" in table
+    assert any(line.startswith("| workspace |") and f"{p10:.4f}" in line for line in table.splitlines()), table
