@@ -29,11 +29,17 @@ def experiments(show: list[dict]) -> Iterator[tuple[str, dict]]:
     """(name, data) for each baseline commit and experiment in `dvc exp show --json` output."""
     for rev in show:
         if rev.get("data"):
-            yield rev.get("name") or rev["rev"][:7], rev["data"]
+            yield _label(rev), rev["data"]
         for exp in rev.get("experiments") or []:
             for run in exp.get("revs", []):
                 if run.get("data"):
-                    yield run.get("name") or run["rev"][:7], run["data"]
+                    yield _label(run), run["data"]
+
+
+def _label(rev: dict) -> str:
+    """An experiment's name, a branch name or "workspace", else the short commit."""
+    name = rev.get("name") or rev["rev"]
+    return name[:7] if len(name) == 40 and all(c in "0123456789abcdef" for c in name) else name
 
 
 def value(data: dict, file: str, key: str):
