@@ -15,11 +15,12 @@ import httpx
 
 from arxiv_embed.atomic import write_json
 
+SAMPLE_ENV = "ARXIV_SAMPLE"
 DEFAULT_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "arxiv-papers.jsonl.gz"
 
 
 def sample_path() -> Path:
-    path = Path(os.environ.get("ARXIV_SAMPLE", DEFAULT_SAMPLE))
+    path = Path(os.environ.get(SAMPLE_ENV, DEFAULT_SAMPLE))
     if not path.is_file():
         raise SystemExit(f"error: real arXiv sample not found at {path}; set ARXIV_SAMPLE")
     return path

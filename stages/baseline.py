@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -24,15 +25,16 @@ def main(params: dict) -> dict:
         min_df=2,
         stop_words="english",
     )
-    x_train = vectorizer.fit_transform(texts["train"])
-    x_test = vectorizer.transform(texts["test"])
+    x = {"train": vectorizer.fit_transform(texts["train"])}
+    x.update({s: vectorizer.transform(texts[s]) for s in SPLITS if s != "train"})
+    x_train, x_test = x["train"], x["test"]
     clf = LogisticRegression(C=cfg["C"], max_iter=cfg["max_iter"]).fit(x_train, splits["train"]["primary_category"])
     test = splits["test"]
     report = classification_report(test["primary_category"], clf.predict(x_test))
     report.pop("per_category_f1")
 
     corpus = pd.concat(splits.values())
-    x_corpus = vectorizer.transform([t for s in SPLITS for t in texts[s]])
+    x_corpus = scipy.sparse.vstack([x[s] for s in SPLITS]).tocsr()  # same row order as `corpus`
     positions = []
     for start in range(0, x_test.shape[0], 512):
         sims = (x_test[start : start + 512] @ x_corpus.T).toarray()

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from benchmarks.common import DEFAULT_SAMPLE, SAMPLE_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_ENV = "ARXIV_SAMPLE"
-DEFAULT_SAMPLE = ROOT.parent / "shared" / "data" / "arxiv-papers.jsonl.gz"
 TINY_CATEGORIES = ("cs.CL", "math.AP", "astro-ph.GA", "q-fin.ST", "cond-mat.str-el")
 TINY_PER_CATEGORY = 24
 
@@ -94,8 +94,7 @@ def copy_repo(dest: Path) -> Path:
         if (ROOT / name).is_file() and not name.startswith(("data/", "models/")):
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, dest / name)
-    for lock in ("dvc.lock",):
-        (dest / lock).unlink(missing_ok=True)
+    (dest / "dvc.lock").unlink(missing_ok=True)  # the copy starts with no run recorded
     run(["git", "init", "-q"], dest)
     run(["git", "add", "-A"], dest)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"], dest)
