@@ -12,7 +12,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -U pip
 	$(VENV)/bin/pip install -q 'torch==2.13.0'
-	$(VENV)/bin/pip install -q -e '.[pipeline,dev]'
+	$(VENV)/bin/pip install -q -e '.[pipeline,ray,dev]'
 	touch $@
 
 ## The main job: the whole pipeline from the default source (the Hugging Face dataset).

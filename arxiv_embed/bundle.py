@@ -10,16 +10,15 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from arxiv_embed.classifier import CLASSIFIER_FILE, LinearClassifier
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.index import INDEX_FILE, PAPERS_FILE, load_index
+from arxiv_embed.index import INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE, VectorIndex
 from arxiv_embed.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
+from arxiv_embed.papers import PAPERS_FILE, PaperStore
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +32,10 @@ BUNDLE_FILES = [
     f"{ONNX_DIR}/{CONFIG_FILE}",
     f"{CLASSIFIER_DIR}/{CLASSIFIER_FILE}",
     f"{INDEX_DIR}/{INDEX_FILE}",
+    f"{INDEX_DIR}/{INDEX_CONFIG_FILE}",
     f"{INDEX_DIR}/{PAPERS_FILE}",
 ]
+OPTIONAL_FILES = [f"{INDEX_DIR}/{RERANK_FILE}"]
 
 
 class BundleError(PipelineError):
@@ -49,24 +50,45 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def make_manifest(models_dir: Path, index_type: str) -> dict[str, Any]:
-    """Describe the bundle under `models_dir`: what it is, how big, its ONNX parity, and the hash of every file."""
+def make_manifest(models_dir: Path, onnx_variant: str) -> dict[str, Any]:
+    """Describe the bundle under `models_dir`: what it is, how big, its ONNX parity, and the hash of every file.
+
+    `onnx_variant` is the ONNX model that encoded the corpus; queries are encoded with it too unless told otherwise.
+    """
     missing = [f for f in [*BUNDLE_FILES, f"{ONNX_DIR}/{PARITY_FILE}"] if not (models_dir / f).is_file()]
     if missing:
         raise BundleError(f"cannot write the manifest: missing {', '.join(missing)}")
     encoder_config = json.loads((models_dir / ONNX_DIR / CONFIG_FILE).read_text())
-    papers = pq.read_metadata(models_dir / INDEX_DIR / PAPERS_FILE).num_rows
+    index_config = json.loads((models_dir / INDEX_DIR / INDEX_CONFIG_FILE).read_text())
+    papers = len(PaperStore(models_dir / INDEX_DIR / PAPERS_FILE))
+    files = [*BUNDLE_FILES, *(f for f in OPTIONAL_FILES if (models_dir / f).is_file())]
     return {
         "model_name": encoder_config["model_name"],
         "dim": encoder_config["dim"],
         "normalized": encoder_config["normalized"],
         "text_field": encoder_config["text_field"],
         "max_seq_length": encoder_config["max_seq_length"],
-        "index_type": index_type,
+        "onnx_variant": onnx_variant,
+        "index_type": index_config["type"],
+        "index": index_config,
         "index_size": papers,
         "onnx": json.loads((models_dir / ONNX_DIR / PARITY_FILE).read_text()),
-        "files": {f: sha256(models_dir / f) for f in BUNDLE_FILES},
+        "versions": library_versions(),
+        "files": {f: sha256(models_dir / f) for f in files},
     }
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries whose numerics the artifacts depend on (absent ones are left out)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("torch", "sentence-transformers", "transformers", "onnxruntime", "faiss-cpu", "scikit-learn"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
 
 
 @dataclass
@@ -76,18 +98,15 @@ class Bundle:
     manifest: dict[str, Any]
     encoder: OnnxEncoder
     classifier: LinearClassifier
-    index: Any
-    ids: list[str]
-    titles: list[str]
-    categories: list[str]
-    position: dict[str, int] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.position = {paper_id: i for i, paper_id in enumerate(self.ids)}
+    index: VectorIndex
+    papers: PaperStore
 
 
-def load_bundle(models_dir: str | os.PathLike, variant: str = "fp32", threads: int = 0) -> Bundle:
-    """Load and verify the bundle; raise BundleError naming the first problem found."""
+def load_bundle(models_dir: str | os.PathLike, variant: str | None = None, threads: int = 0) -> Bundle:
+    """Load and verify the bundle; raise BundleError naming the first problem found.
+
+    `variant` None encodes queries with the ONNX model that encoded the corpus (the manifest's `onnx_variant`).
+    """
     models_dir = Path(models_dir)
     manifest_path = models_dir / MANIFEST_FILE
     if not manifest_path.is_file():
@@ -99,6 +118,7 @@ def load_bundle(models_dir: str | os.PathLike, variant: str = "fp32", threads: i
             raise BundleError(f"{path} is missing (listed in {manifest_path})")
         if sha256(path) != expected:
             raise BundleError(f"{path} does not match the manifest's hash: artifacts are from different runs")
+    variant = variant or manifest["onnx_variant"]
     if variant not in MODEL_FILES:
         raise BundleError(f"unknown ONNX variant {variant!r}; expected one of {', '.join(MODEL_FILES)}")
     if variant == "int8" and not manifest["onnx"].get("int8_ok", False):
@@ -106,26 +126,18 @@ def load_bundle(models_dir: str | os.PathLike, variant: str = "fp32", threads: i
 
     encoder = OnnxEncoder(models_dir / ONNX_DIR, variant=variant, threads=threads)
     classifier = LinearClassifier.load(models_dir / CLASSIFIER_DIR / CLASSIFIER_FILE)
-    index = load_index(models_dir / INDEX_DIR / INDEX_FILE)
-    papers = pq.read_table(models_dir / INDEX_DIR / PAPERS_FILE).to_pydict()
+    index = VectorIndex(models_dir / INDEX_DIR)
+    papers = PaperStore(models_dir / INDEX_DIR / PAPERS_FILE)
     dim = manifest["dim"]
     checks = {
         "encoder dimension": (encoder.dim, dim),
         "classifier dimension": (classifier.coef.shape[1], dim),
         "index dimension": (index.d, dim),
         "index size": (index.ntotal, manifest["index_size"]),
-        "papers table size": (len(papers["id"]), manifest["index_size"]),
+        "papers table size": (len(papers), manifest["index_size"]),
     }
     for what, (found, expected) in checks.items():
         if found != expected:
             raise BundleError(f"{what} is {found} but the manifest says {expected}")
     log.info("loaded bundle: %s, %d papers, %s encoder", manifest["model_name"], index.ntotal, variant)
-    return Bundle(
-        manifest=manifest,
-        encoder=encoder,
-        classifier=classifier,
-        index=index,
-        ids=[str(i) for i in papers["id"]],
-        titles=papers["title"],
-        categories=papers["primary_category"],
-    )
+    return Bundle(manifest=manifest, encoder=encoder, classifier=classifier, index=index, papers=papers)

@@ -1,24 +1,37 @@
-"""FAISS inner-product indexes over unit vectors (so scores are cosines), with the papers they hold."""
+"""FAISS inner-product indexes over unit vectors (so scores are cosines), built from vector shards, served mmapped.
+
+Types: `flat` (exact), `hnsw`, `ivf` (IVF-Flat) and `ivfpq` (IVF with product-quantised codes, optionally behind
+an OPQ rotation, plus an optional exact re-rank of the top candidates from fp16 vectors). `ivf` and `ivfpq` are
+trained on a sample and filled chunk by chunk, so building never needs the corpus in memory; the server opens
+every index with `IO_FLAG_MMAP_IFC`, so its memory does not grow with the corpus.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import faiss
 import numpy as np
+from tqdm.auto import tqdm
+
+from arxiv_embed.shards import count_rows
+from arxiv_embed.vectors import iter_vectors
 
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "index.faiss"
-PAPERS_FILE = "papers.parquet"
-INDEX_TYPES = ("flat", "hnsw", "ivf")
+INDEX_CONFIG_FILE = "index.json"
+RERANK_FILE = "vectors_f16.npy"
+INDEX_TYPES = ("flat", "hnsw", "ivf", "ivfpq")
+MIN_POINTS_PER_LIST = 39  # FAISS warns below this many training points per inverted list
 
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """The `index` section of params.yaml."""
+    """The `index` section of params.yaml (its `max_papers` belongs to the subsample stage)."""
 
     type: str
     hnsw_m: int
@@ -26,27 +39,135 @@ class IndexConfig:
     hnsw_ef_search: int
     ivf_nlist: int
     ivf_nprobe: int
+    pq_m: int  # ivfpq: bytes per vector code (sub-quantisers of 8 bits)
+    opq: bool  # ivfpq: learn a rotation first (OPQ), which lowers the quantisation error
+    train_size: int  # ivf/ivfpq: vectors sampled to train the coarse and product quantisers
+    rerank: int  # ivfpq: re-rank this many candidates exactly from fp16 vectors; 0 = off
 
 
-def build_index(vectors: np.ndarray, cfg: IndexConfig) -> faiss.Index:
-    """Build the configured index type over L2-normalised float32 vectors."""
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    dim = vectors.shape[1]
+def _factory(cfg: IndexConfig, dim: int, n: int) -> faiss.Index:
     if cfg.type == "flat":
-        index = faiss.IndexFlatIP(dim)
-    elif cfg.type == "hnsw":
+        return faiss.IndexFlatIP(dim)
+    if cfg.type == "hnsw":
         index = faiss.IndexHNSWFlat(dim, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = cfg.hnsw_ef_construction
         index.hnsw.efSearch = cfg.hnsw_ef_search
-    elif cfg.type == "ivf":
-        nlist = max(1, min(cfg.ivf_nlist, len(vectors) // 39))  # FAISS wants ~39 training points per list
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        index.train(vectors)
-        index.nprobe = min(cfg.ivf_nprobe, nlist)
+        return index
+    n_train = min(n, cfg.train_size)
+    nlist = max(1, min(cfg.ivf_nlist, n_train // MIN_POINTS_PER_LIST))
+    if cfg.type == "ivf":
+        key = f"IVF{nlist},Flat"
+    elif cfg.type == "ivfpq":
+        if dim % cfg.pq_m:
+            raise ValueError(f"index.pq_m={cfg.pq_m} must divide the embedding dimension {dim}")
+        nbits = min(8, int(np.log2(n_train)))  # each sub-quantiser needs at least 2**nbits training vectors
+        key = f"{f'OPQ{cfg.pq_m},' if cfg.opq else ''}IVF{nlist},PQ{cfg.pq_m}x{nbits}"
     else:
         raise ValueError(f"unknown index.type {cfg.type!r}; expected one of {', '.join(INDEX_TYPES)}")
-    index.add(vectors)
+    index = faiss.index_factory(dim, key, faiss.METRIC_INNER_PRODUCT)
+    faiss.extract_index_ivf(index).nprobe = min(cfg.ivf_nprobe, nlist)
     return index
+
+
+def _training_sample(folder: Path, n: int, size: int, seed: int) -> np.ndarray:
+    """A uniform sample of `size` vectors (or all), gathered chunk by chunk."""
+    if size >= n:
+        return np.concatenate([v for _, v in iter_vectors(folder)])
+    wanted = np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+    parts, start = [], 0
+    for _, vectors in iter_vectors(folder):
+        end = start + len(vectors)
+        rows = wanted[(wanted >= start) & (wanted < end)] - start
+        parts.append(vectors[rows])
+        start = end
+    return np.concatenate(parts)
+
+
+def build_index(folder: Path, cfg: IndexConfig, out: Path, seed: int = 0) -> tuple[np.ndarray, dict]:
+    """Build the configured index from the vector shards in `folder` into the directory `out`.
+
+    Returns the ids in index order (position i holds ids[i]) and build statistics.
+    """
+    n = count_rows(folder)
+    sample = _training_sample(folder, n, cfg.train_size, seed)
+    dim = sample.shape[1]
+    index = _factory(cfg, dim, n)
+    if not index.is_trained:
+        log.info("training %s on %d vectors", cfg.type, len(sample))
+        index.train(sample)
+    del sample
+    rerank = cfg.type == "ivfpq" and cfg.rerank > 0
+    exact = np.lib.format.open_memmap(out / RERANK_FILE, "w+", np.float16, (n, dim)) if rerank else None
+    ids, start = [], 0
+    with tqdm(total=n, desc=f"fill {cfg.type} index", unit="vector") as bar:
+        for chunk_ids, vectors in iter_vectors(folder):
+            index.add(vectors)
+            if exact is not None:
+                exact[start : start + len(vectors)] = vectors
+            ids.append(chunk_ids)
+            start += len(vectors)
+            bar.update(len(vectors))
+    if exact is not None:
+        exact.flush()
+        del exact
+    faiss.write_index(index, str(out / INDEX_FILE))
+    served = {"type": cfg.type, "rerank": cfg.rerank if rerank else 0, **_search_params(index)}
+    (out / INDEX_CONFIG_FILE).write_text(json.dumps(served, indent=2) + "\n")
+    return np.concatenate(ids), {**served, "size": int(index.ntotal), "dim": dim, "config": asdict(cfg)}
+
+
+def _search_params(index: faiss.Index) -> dict:
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        return {"nlist": int(ivf.nlist), "nprobe": int(ivf.nprobe)}
+    hnsw = getattr(faiss.downcast_index(index), "hnsw", None)
+    return {"ef_search": int(hnsw.efSearch)} if hnsw is not None else {}
+
+
+class VectorIndex:
+    """A built index, memory-mapped from its folder, that answers top-k searches and vector look-ups."""
+
+    def __init__(self, folder: Path) -> None:
+        self.config = json.loads((folder / INDEX_CONFIG_FILE).read_text())
+        self.index = faiss.read_index(str(folder / INDEX_FILE), faiss.IO_FLAG_MMAP_IFC)
+        self.exact = np.load(folder / RERANK_FILE, mmap_mode="r") if self.config.get("rerank") else None
+        ivf = faiss.try_extract_index_ivf(self.index)
+        if ivf is not None and self.exact is None:
+            ivf.make_direct_map()  # so a stored paper's (approximate) vector can be looked up by position
+
+    @property
+    def ntotal(self) -> int:
+        return int(self.index.ntotal)
+
+    @property
+    def d(self) -> int:
+        return int(self.index.d)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, positions); positions index the papers table, -1 where fewer than k were found."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        k = min(k, self.ntotal)
+        if self.exact is None:
+            return self.index.search(queries, k)
+        _, candidates = self.index.search(queries, max(k, self.config["rerank"]))
+        return _rerank(self.exact, queries, candidates, k)
+
+    def vector(self, position: int) -> np.ndarray:
+        if self.exact is not None:
+            return np.asarray(self.exact[position], dtype=np.float32)
+        return self.index.reconstruct(int(position))
+
+
+def _rerank(exact: np.ndarray, queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact inner products of each query with its candidates' stored vectors; the best k, best first."""
+    scores = np.full(candidates.shape, -np.inf, dtype=np.float32)
+    for row, (query, cands) in enumerate(zip(queries, candidates, strict=True)):
+        valid = cands >= 0
+        scores[row, valid] = np.asarray(exact[cands[valid]], dtype=np.float32) @ query
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    top = np.take_along_axis(scores, order, axis=1)
+    positions = np.where(np.isfinite(top), np.take_along_axis(candidates, order, axis=1), -1)
+    return top, positions
 
 
 def exact_index(vectors: np.ndarray) -> faiss.Index:
@@ -54,22 +175,3 @@ def exact_index(vectors: np.ndarray) -> faiss.Index:
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
-
-
-def save_index(index: faiss.Index, path: Path) -> None:
-    faiss.write_index(index, str(path))
-
-
-def load_index(path: Path) -> faiss.Index:
-    """Read an index; IVF indexes get a direct map so a stored paper's vector can be looked up by position."""
-    index = faiss.read_index(str(path))
-    ivf = faiss.try_extract_index_ivf(index)
-    if ivf is not None:
-        ivf.make_direct_map()
-    return index
-
-
-def search(index: faiss.Index, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k (scores, positions); positions index the papers table, -1 where fewer than k were found."""
-    k = min(k, index.ntotal)
-    return index.search(np.ascontiguousarray(queries, dtype=np.float32), k)

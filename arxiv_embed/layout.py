@@ -2,11 +2,14 @@
 
 from pathlib import Path
 
-RAW_PAPERS = Path("data/raw/papers.parquet")
+RAW_DIR = Path("data/raw")  # sharded Parquet, canonical columns
 PROCESSED_DIR = Path("data/processed")
+CORPUS_DIR = PROCESSED_DIR / "corpus"  # every clean paper up to index.max_papers, sharded
 EMBEDDINGS_DIR = Path("data/embeddings")
+CORPUS_VECTORS_DIR = EMBEDDINGS_DIR / "corpus"  # (id, vector) shards of the corpus
 MODELS_DIR = Path("models")
 ENCODER_DIR = MODELS_DIR / "encoder"
+ONNX_DIR = MODELS_DIR / "onnx"
 METRICS_DIR = Path("metrics")
 
 

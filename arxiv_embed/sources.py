@@ -104,25 +104,39 @@ _READERS = {
 }
 
 
-def read_papers(source: str | os.PathLike, max_papers: int | None = None) -> tuple[list[dict], Counter]:
-    """Read up to `max_papers` valid canonical papers; malformed rows are skipped and counted by reason."""
-    path = Path(source)
-    if not path.is_file():
-        raise PipelineError(f"source file {path} does not exist; point to one with {OFFLINE_FIX}")
-    reader = _READERS[_format_of(path)]
-    skipped: Counter = Counter()
+class PaperStream:
+    """Valid canonical papers from a source, one at a time; malformed rows are skipped and counted by reason.
 
-    def valid() -> Iterator[dict]:
-        for row in reader(path):
+    Nothing is held back: a consumer that writes papers out as they come keeps memory flat whatever the size of
+    the source (the Hugging Face dataset is streamed, local files are read line by line or batch by batch).
+    """
+
+    def __init__(self, source: str | os.PathLike, max_papers: int | None = None) -> None:
+        self.path = Path(source)
+        if not self.path.is_file():
+            raise PipelineError(f"source file {self.path} does not exist; point to one with {OFFLINE_FIX}")
+        self.reader = _READERS[_format_of(self.path)]
+        self.max_papers = max_papers
+        self.skipped: Counter = Counter()
+
+    def _valid(self) -> Iterator[dict]:
+        for row in self.reader(self.path):
             if isinstance(row, _BadRow):
-                skipped[row["reason"]] += 1
+                self.skipped[row["reason"]] += 1
                 continue
             paper, reason = to_paper(row)
             if paper is None:
-                skipped[reason] += 1
+                self.skipped[reason] += 1
             else:
                 yield paper
 
-    papers = list(islice(valid(), max_papers) if max_papers else valid())
-    log.info("read %d papers from %s, skipped %d", len(papers), path, sum(skipped.values()))
-    return papers, skipped
+    def __iter__(self) -> Iterator[dict]:
+        return islice(self._valid(), self.max_papers) if self.max_papers else self._valid()
+
+
+def read_papers(source: str | os.PathLike, max_papers: int | None = None) -> tuple[list[dict], Counter]:
+    """Every valid paper of a (small) source in a list, with the skipped rows by reason."""
+    stream = PaperStream(source, max_papers)
+    papers = list(stream)
+    log.info("read %d papers from %s, skipped %d", len(papers), stream.path, sum(stream.skipped.values()))
+    return papers, stream.skipped

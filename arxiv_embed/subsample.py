@@ -1,11 +1,18 @@
-"""Cleaning, de-duplication, a per-category cap and a stratified train/val/test split."""
+"""Cleaning, de-duplication, a per-category cap, a stratified train/val/test split, and the corpus.
+
+Cleaning works on a light metadata frame (id, category, a hash of the title key, the abstract's length), never
+on the abstracts themselves, so it scales to all of arXiv: `paper_keys` turns each raw shard into such rows.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from arxiv_embed.errors import PipelineError
 
@@ -30,17 +37,33 @@ def _title_key(title: str) -> str:
     return _NON_ALNUM.sub(" ", title.lower()).strip()
 
 
+def paper_keys(papers: pa.Table) -> pd.DataFrame:
+    """What cleaning and splitting need of each paper: id, primary category, title-key hash, abstract length."""
+    titles = papers.column("title").to_pandas()
+    return pd.DataFrame(
+        {
+            "id": papers.column("id").to_pandas(),
+            "primary_category": papers.column("primary_category").to_pandas(),
+            "title_key": pd.util.hash_array(titles.map(_title_key).to_numpy(dtype=object)),
+            "abstract_chars": pc.utf8_length(papers.column("abstract")).to_numpy(),
+        }
+    )
+
+
 def clean(papers: pd.DataFrame, cfg: SubsampleConfig) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Drop short abstracts and duplicates (by id, then by title); return the rest and what was dropped."""
+    """Drop short abstracts and duplicates (by id, then by title); return the rest and what was dropped.
+
+    `papers` are `paper_keys` rows in source order; the first of duplicates is kept.
+    """
     dropped: dict[str, int] = {}
-    short = papers["abstract"].str.len() < cfg.min_abstract_chars
+    short = papers["abstract_chars"] < cfg.min_abstract_chars
     dropped["short_abstract"] = int(short.sum())
     papers = papers[~short]
     before = len(papers)
     papers = papers.drop_duplicates("id", keep="first")
     dropped["duplicate_id"] = before - len(papers)
     before = len(papers)
-    papers = papers.loc[~papers["title"].map(_title_key).duplicated(keep="first")]
+    papers = papers.loc[~papers["title_key"].duplicated(keep="first")]
     dropped["duplicate_title"] = before - len(papers)
     return papers.reset_index(drop=True), dropped
 
@@ -87,3 +110,20 @@ def category_counts(splits: dict[str, pd.DataFrame]) -> list[dict]:
         for category, n in df["primary_category"].value_counts().sort_index().items():
             rows.append({"category": category, "split": name, "papers": int(n)})
     return rows
+
+
+def select_corpus(papers: pd.DataFrame, split_ids: set[str], max_papers: int | None, seed: int) -> np.ndarray:
+    """Which clean papers the index holds: all of them, or every split paper plus a seeded sample of the rest.
+
+    The split papers are always in, so evaluation queries search a corpus that contains their own category's
+    training papers as well as everything else; returns a boolean mask over `papers`.
+    """
+    in_splits = papers["id"].isin(split_ids).to_numpy()
+    if max_papers is None or max_papers >= len(papers):
+        return np.ones(len(papers), dtype=bool)
+    others = np.flatnonzero(~in_splits)
+    room = max(0, max_papers - int(in_splits.sum()))
+    chosen = np.random.default_rng(seed).choice(others, size=min(room, len(others)), replace=False)
+    mask = in_splits.copy()
+    mask[chosen] = True
+    return mask

@@ -6,25 +6,26 @@ Only the serving benchmark starts it, as the peer the real app is compared with.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 from sentence_transformers import SentenceTransformer
 
 from arxiv_embed.bundle import INDEX_DIR
-from arxiv_embed.index import INDEX_FILE, load_index, search
+from arxiv_embed.index import VectorIndex
 from serve.schemas import SearchRequest
 
 models = os.environ.get("ARXIV_EMBED_MODELS_DIR", "models")
 model = SentenceTransformer(f"{models}/encoder", device="cpu", local_files_only=True)
-index = load_index(f"{models}/{INDEX_DIR}/{INDEX_FILE}")
+index = VectorIndex(Path(models) / INDEX_DIR)
 app = FastAPI()
 
 
 @app.post("/search")
 def search_endpoint(body: SearchRequest) -> dict:
     vector = model.encode([body.text], normalize_embeddings=True)
-    scores, positions = search(index, vector, body.k)
+    scores, positions = index.search(vector, body.k)
     return {"results": [{"position": int(p), "score": float(s)} for s, p in zip(scores[0], positions[0], strict=True)]}
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from arxiv_embed.index import exact_index, search
+from arxiv_embed.index import exact_index
 from arxiv_embed.metrics import neighbour_labels, retrieval_report
 from arxiv_embed.models import load_trained_encoder
 from arxiv_embed.onnx_encoder import OnnxEncoder
@@ -33,7 +33,7 @@ def timed(encode: Callable[[list[str]], np.ndarray], texts: list[str]) -> tuple[
 
 
 def p_at_10(vectors: np.ndarray, val: pd.DataFrame) -> float:
-    _, positions = search(exact_index(vectors), vectors, 11)
+    _, positions = exact_index(vectors).search(vectors, 11)
     labels = neighbour_labels(val["id"], positions, val["id"], val["primary_category"], 10)
     return retrieval_report(val["primary_category"].to_numpy(), labels, [10])["p@10"]
 

@@ -1,4 +1,4 @@
-"""Index benchmark: FAISS exact vs HNSW vs IVF on real embeddings of the shared sample.
+"""Index benchmark: FAISS exact vs HNSW vs IVF vs IVF-PQ on real embeddings of the shared sample.
 
 Reports, per index: build time, size in memory (serialised bytes), one-query-at-a-time latency and
 recall@10 against exact search. Embeddings are computed once with the pipeline's int8 ONNX encoder and cached.
@@ -12,17 +12,20 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-import faiss
 import numpy as np
+import pyarrow.parquet as pq
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.index import IndexConfig, build_index, exact_index, search
+from arxiv_embed.index import IndexConfig, VectorIndex, build_index, exact_index
 from arxiv_embed.onnx_encoder import OnnxEncoder
+from arxiv_embed.shards import shard_name
 from arxiv_embed.text import build_text
+from arxiv_embed.vectors import vectors_table
 from benchmarks.common import report, sample_path
 
 CANDIDATES = {
@@ -31,6 +34,8 @@ CANDIDATES = {
     "hnsw_m32_ef128": {"type": "hnsw", "hnsw_m": 32, "hnsw_ef_search": 128},
     "ivf_nprobe16": {"type": "ivf", "ivf_nprobe": 16},
     "ivf_nprobe64": {"type": "ivf", "ivf_nprobe": 64},
+    "ivfpq64_nprobe64": {"type": "ivfpq", "ivf_nprobe": 64},
+    "ivfpq64_nprobe64_rerank100": {"type": "ivfpq", "ivf_nprobe": 64, "rerank": 100},
 }
 
 
@@ -52,7 +57,7 @@ def corpus_embeddings(models: Path, limit: int | None, cache_dir: Path, cached: 
     return vectors
 
 
-def measure(name: str, overrides: dict, vectors: np.ndarray, queries: np.ndarray, exact_top: np.ndarray) -> dict:
+def measure(overrides: dict, shards: Path, vectors: np.ndarray, queries: np.ndarray, exact_top: np.ndarray) -> dict:
     cfg = IndexConfig(
         **{
             "type": "flat",
@@ -61,21 +66,28 @@ def measure(name: str, overrides: dict, vectors: np.ndarray, queries: np.ndarray
             "hnsw_ef_search": 128,
             "ivf_nlist": 0,
             "ivf_nprobe": 16,
+            "pq_m": 64,
+            "opq": False,
+            "train_size": 200_000,
+            "rerank": 0,
             **overrides,
         }
     )
-    if cfg.type == "ivf":
+    if cfg.type in ("ivf", "ivfpq"):
         cfg = replace(cfg, ivf_nlist=int(4 * np.sqrt(len(vectors))))
-    start = time.perf_counter()
-    index = build_index(vectors, cfg)
-    build = time.perf_counter() - start
-    start = time.perf_counter()
-    found = np.vstack([search(index, q[None, :], 10)[1] for q in queries])
-    per_query = (time.perf_counter() - start) / len(queries)
+    with tempfile.TemporaryDirectory(prefix="bench-index-") as out:
+        start = time.perf_counter()
+        build_index(shards, cfg, Path(out))
+        build = time.perf_counter() - start
+        size = sum(f.stat().st_size for f in Path(out).iterdir())
+        index = VectorIndex(Path(out))
+        start = time.perf_counter()
+        found = np.vstack([index.search(q[None, :], 10)[1] for q in queries])
+        per_query = (time.perf_counter() - start) / len(queries)
     recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact_top, strict=True)])
     return {
         "build_s": round(build, 2),
-        "bytes": int(faiss.serialize_index(index).nbytes),
+        "bytes": int(size),
         "query_ms": round(per_query * 1000, 3),
         "recall@10": round(float(recall), 4),
     }
@@ -97,8 +109,10 @@ def main() -> None:
     held_out = np.zeros(len(vectors), dtype=bool)
     held_out[rng.choice(len(vectors), size=min(n_queries, len(vectors) // 10), replace=False)] = True
     queries, vectors = vectors[held_out], vectors[~held_out]  # queries are papers the index does not hold
-    _, exact_top = search(exact_index(vectors), queries, 10)
-    results = {name: measure(name, cfg, vectors, queries, exact_top) for name, cfg in CANDIDATES.items()}
+    _, exact_top = exact_index(vectors).search(queries, 10)
+    with tempfile.TemporaryDirectory(prefix="bench-vectors-") as shards:
+        pq.write_table(vectors_table([str(i) for i in range(len(vectors))], vectors), Path(shards) / shard_name(0))
+        results = {name: measure(cfg, Path(shards), vectors, queries, exact_top) for name, cfg in CANDIDATES.items()}
     flat_ms = results["flat"]["query_ms"]
     for row in results.values():
         row["speedup_vs_flat"] = round(flat_ms / row["query_ms"], 1)

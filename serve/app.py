@@ -19,7 +19,6 @@ from fastapi.responses import HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from arxiv_embed.bundle import Bundle, load_bundle
-from arxiv_embed.index import search as index_search
 from arxiv_embed.text import build_text
 from serve.batcher import MicroBatcher
 from serve.limits import BodySizeLimit
@@ -150,28 +149,31 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
         """The k nearest papers to free text, or to a paper of the index given by its arXiv id."""
         bundle = state.bundle
         if body.id is not None:
-            position = bundle.position.get(body.id)
+            position = bundle.papers.position(body.id)
             if position is None:
                 raise HTTPException(404, f"unknown paper id {body.id!r}")
-            query = bundle.index.reconstruct(position)[None, :]
+            query = bundle.index.vector(position)[None, :]
         else:
             query = await encode(state, [body.text])
-        scores, positions = index_search(bundle.index, query, body.k + 1)
+        scores, positions = bundle.index.search(query, body.k + 1)
+        found = [(float(s), int(p)) for s, p in zip(scores[0], positions[0], strict=True) if p >= 0]
+        rows = bundle.papers.rows([p for _, p in found])
         hits = [
-            SearchHit(id=bundle.ids[p], title=bundle.titles[p], category=bundle.categories[p], score=round(float(s), 6))
-            for s, p in zip(scores[0], positions[0], strict=True)
-            if p >= 0 and bundle.ids[p] != body.id
+            SearchHit(id=paper_id, title=title, category=category, score=round(score, 6))
+            for (score, _), (paper_id, title, category) in zip(found, rows, strict=True)
+            if paper_id != body.id
         ]
         return SearchResponse(results=hits[: body.k])
 
     @app.get("/papers/{paper_id:path}", response_model=Paper, tags=["data"])
     async def paper(paper_id: str, state: State) -> Paper:
         """The stored metadata of one indexed paper."""
-        position = state.bundle.position.get(paper_id)
+        papers = state.bundle.papers
+        position = papers.position(paper_id)
         if position is None:
             raise HTTPException(404, f"unknown paper id {paper_id!r}")
-        b = state.bundle
-        return Paper(id=b.ids[position], title=b.titles[position], category=b.categories[position])
+        ((found_id, title, category),) = papers.rows([position])
+        return Paper(id=found_id, title=title, category=category)
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
     async def metrics(state: State) -> Response:

@@ -11,7 +11,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ARXIV_EMBED_")
 
     models_dir: str = "models"
-    onnx_variant: str = "fp32"
+    onnx_variant: str | None = None  # fp32 | int8; unset: the variant that encoded the corpus (manifest)
     threads: int = 0  # onnxruntime intra-op threads; 0 lets it use every core
     max_text_chars: int = 20_000
     max_batch: int = 64

@@ -1,23 +1,38 @@
-"""Stage baseline: TF-IDF + logistic regression, and TF-IDF cosine neighbours, on the same split."""
+"""Stage baseline: TF-IDF + logistic regression, and TF-IDF cosine neighbours over the same corpus.
+
+The vectoriser and classifier learn from the train split, like the embedding classifier; neighbours are searched
+in the corpus the served index holds, chunk by chunk, so the two P@k numbers answer the same question.
+"""
 
 import numpy as np
 import pandas as pd
-import scipy.sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from arxiv_embed.layout import split_path
+from arxiv_embed.layout import CORPUS_DIR, split_path
 from arxiv_embed.metrics import classification_report, neighbour_labels, retrieval_report
+from arxiv_embed.shards import iter_batches
 from arxiv_embed.stage import run_stage
-from arxiv_embed.subsample import SPLITS
 from arxiv_embed.text import build_texts
+
+CORPUS_CHUNK = 20_000  # corpus papers transformed and compared at a time
+QUERY_CHUNK = 512
+
+
+def top_k_merge(best: tuple[np.ndarray, np.ndarray], scores: np.ndarray, offset: int, k: int):
+    """Keep each row's k highest (score, corpus position) pairs across corpus chunks."""
+    kth = min(k, scores.shape[1]) - 1
+    top = np.argpartition(-scores, kth, axis=1)[:, : kth + 1]
+    all_scores = np.hstack([best[0], np.take_along_axis(scores, top, axis=1)])
+    all_positions = np.hstack([best[1], top + offset])
+    order = np.argsort(-all_scores, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(all_scores, order, axis=1), np.take_along_axis(all_positions, order, axis=1)
 
 
 def main(params: dict) -> dict:
     cfg, field, ks = params["baseline"], params["text"]["field"], params["evaluate"]["ks"]
-    k_max = max(ks)
-    splits = {s: pd.read_parquet(split_path(s)) for s in SPLITS}
-    texts = {s: build_texts(df["title"], df["abstract"], field) for s, df in splits.items()}
+    k = max(ks) + 1  # one more: the query paper itself is in the corpus
+    train, test = (pd.read_parquet(split_path(s)) for s in ("train", "test"))
     vectorizer = TfidfVectorizer(
         sublinear_tf=True,
         max_features=cfg["max_features"],
@@ -25,27 +40,25 @@ def main(params: dict) -> dict:
         min_df=2,
         stop_words="english",
     )
-    x = {"train": vectorizer.fit_transform(texts["train"])}
-    x.update({s: vectorizer.transform(texts[s]) for s in SPLITS if s != "train"})
-    x_train, x_test = x["train"], x["test"]
-    clf = LogisticRegression(C=cfg["C"], max_iter=cfg["max_iter"]).fit(x_train, splits["train"]["primary_category"])
-    test = splits["test"]
+    x_train = vectorizer.fit_transform(build_texts(train["title"], train["abstract"], field))
+    x_test = vectorizer.transform(build_texts(test["title"], test["abstract"], field))
+    clf = LogisticRegression(C=cfg["C"], max_iter=cfg["max_iter"]).fit(x_train, train["primary_category"])
     report = classification_report(test["primary_category"], clf.predict(x_test))
     report.pop("per_category_f1")
 
-    corpus = pd.concat(splits.values())
-    x_corpus = scipy.sparse.vstack([x[s] for s in SPLITS]).tocsr()  # same row order as `corpus`
-    positions = []
-    for start in range(0, x_test.shape[0], 512):
-        sims = (x_test[start : start + 512] @ x_corpus.T).toarray()
-        kth = min(k_max, sims.shape[1] - 1)
-        top = np.argpartition(-sims, kth, axis=1)[:, : kth + 1]
-        order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
-        positions.append(np.take_along_axis(top, order, axis=1))
-    neighbours = neighbour_labels(
-        test["id"], np.concatenate(positions), corpus["id"], corpus["primary_category"], k_max
-    )
-    return {**retrieval_report(test["primary_category"].to_numpy(), neighbours, ks), **report}
+    best = (np.empty((len(test), 0), dtype=np.float32), np.empty((len(test), 0), dtype=np.int64))
+    ids, categories, offset = [], [], 0
+    for chunk in iter_batches(CORPUS_DIR, ["id", "title", "abstract", "primary_category"], CORPUS_CHUNK):
+        x_chunk = vectorizer.transform(build_texts(chunk["title"].to_pylist(), chunk["abstract"].to_pylist(), field))
+        scores = np.vstack(
+            [(x_test[s : s + QUERY_CHUNK] @ x_chunk.T).toarray() for s in range(0, len(test), QUERY_CHUNK)]
+        )
+        best = top_k_merge(best, scores, offset, k)
+        ids.append(chunk["id"].to_numpy(zero_copy_only=False))
+        categories.append(chunk["primary_category"].to_numpy(zero_copy_only=False))
+        offset += chunk.num_rows
+    neighbours = neighbour_labels(test["id"], best[1], np.concatenate(ids), np.concatenate(categories), max(ks))
+    return {**retrieval_report(test["primary_category"].to_numpy(), neighbours, ks), **report, "corpus": offset}
 
 
 if __name__ == "__main__":

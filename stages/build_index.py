@@ -1,31 +1,31 @@
-"""Stage build_index: a FAISS index over the embeddings of all splits, with the papers' metadata."""
+"""Stage build_index: a FAISS index over the corpus vectors, with the papers' metadata by index position."""
 
 import time
 
-import numpy as np
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.index import INDEX_FILE, PAPERS_FILE, IndexConfig, build_index, save_index
-from arxiv_embed.layout import MODELS_DIR, embeddings_path, split_path
+from arxiv_embed.index import IndexConfig, build_index
+from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR, MODELS_DIR
+from arxiv_embed.papers import PAPERS_FILE, write_papers
 from arxiv_embed.params import section
+from arxiv_embed.shards import shard_files
 from arxiv_embed.stage import run_stage
-from arxiv_embed.subsample import SPLITS
-from arxiv_embed.vectors import load_vectors
 
 
 def main(params: dict) -> dict:
     cfg = section(params, "index", IndexConfig)
-    ids, vectors = zip(*(load_vectors(embeddings_path(s)) for s in SPLITS), strict=True)
-    ids, vectors = np.concatenate(ids), np.concatenate(vectors)
-    papers = pd.concat([pd.read_parquet(split_path(s)) for s in SPLITS]).set_index("id").loc[ids].reset_index()
-    start = time.perf_counter()
-    index = build_index(vectors, cfg)
-    build_seconds = time.perf_counter() - start
     with atomic_path(MODELS_DIR / "index", is_dir=True) as tmp:
-        save_index(index, tmp / INDEX_FILE)
-        papers[["id", "title", "primary_category"]].to_parquet(tmp / PAPERS_FILE, index=False)
-    return {"type": cfg.type, "size": int(index.ntotal), "dim": int(index.d), "build_seconds": round(build_seconds, 3)}
+        start = time.perf_counter()
+        ids, stats = build_index(CORPUS_VECTORS_DIR, cfg, tmp, seed=params["subsample"]["seed"])
+        stats["build_seconds"] = round(time.perf_counter() - start, 3)
+        columns = ["id", "title", "primary_category"]
+        papers = pd.concat(pd.read_parquet(f, columns=columns) for f in shard_files(CORPUS_DIR)).set_index("id")
+        papers = papers.loc[ids]
+        write_papers(tmp / PAPERS_FILE, zip(ids, papers["title"], papers["primary_category"], strict=True))
+        stats["bytes"] = {f.name: f.stat().st_size for f in sorted(tmp.iterdir())}
+    stats.pop("config")
+    return stats
 
 
 if __name__ == "__main__":

@@ -1,23 +1,35 @@
-"""Stage download: read the configured source into data/raw/papers.parquet with canonical columns."""
+"""Stage download: stream the configured source into sharded Parquet under data/raw/, with canonical columns.
 
-import pandas as pd
+Papers are written as they are read (one row group in memory at a time), so memory stays flat from the
+4k-paper sample to all 2.5M papers of arXiv (`data.max_papers: null`).
+"""
+
+import pyarrow as pa
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.layout import RAW_PAPERS
+from arxiv_embed.layout import RAW_DIR
 from arxiv_embed.schema import COLUMNS
-from arxiv_embed.sources import OFFLINE_FIX, read_papers
+from arxiv_embed.shards import write_rows
+from arxiv_embed.sources import OFFLINE_FIX, PaperStream
 from arxiv_embed.stage import run_stage
+
+SCHEMA = pa.schema([(name, pa.string()) for name in COLUMNS])
 
 
 def main(params: dict) -> dict:
     data = params["data"]
-    papers, skipped = read_papers(data["source"], data.get("max_papers"))
-    if not papers:
-        raise PipelineError(f"no valid papers in {data['source']}; point to another source with {OFFLINE_FIX}")
-    with atomic_path(RAW_PAPERS) as tmp:
-        pd.DataFrame(papers, columns=COLUMNS).to_parquet(tmp, index=False)
-    return {"papers": len(papers), "skipped": sum(skipped.values()), "skipped_by_reason": dict(skipped)}
+    stream = PaperStream(data["source"], data.get("max_papers"))
+    with atomic_path(RAW_DIR, is_dir=True) as tmp:
+        shards = write_rows(stream, tmp, SCHEMA, data["shard_rows"])
+        if not shards:
+            raise PipelineError(f"no valid papers in {data['source']}; point to another source with {OFFLINE_FIX}")
+    return {
+        "papers": sum(shards),
+        "shards": len(shards),
+        "skipped": sum(stream.skipped.values()),
+        "skipped_by_reason": dict(stream.skipped),
+    }
 
 
 if __name__ == "__main__":

@@ -1,34 +1,67 @@
-"""Stage embed: L2-normalised float32 embeddings of every split with the fine-tuned encoder."""
+"""Stage embed: L2-normalised float32 vectors of the whole corpus, and of each split for the classifier.
+
+`embed.engine`: `local` (this process) or `ray` (Ray Data actor pool, local or on a cluster via RAY_ADDRESS).
+On CPUs the corpus is encoded with the served ONNX graph (`embed.onnx_variant`), on GPUs with torch in bf16.
+"""
+
+import json
+import time
+from dataclasses import replace
 
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.layout import EMBEDDINGS_DIR, ENCODER_DIR, split_path
-from arxiv_embed.models import load_trained_encoder
+from arxiv_embed.bundle import PARITY_FILE
+from arxiv_embed.corpus_encoder import EncoderSpec, resolve_device
+from arxiv_embed.embedding import embed_local
+from arxiv_embed.errors import PipelineError
+from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR, EMBEDDINGS_DIR, ENCODER_DIR, ONNX_DIR, split_path
+from arxiv_embed.params import section
+from arxiv_embed.ray_engine import RayConfig, embed_ray
 from arxiv_embed.stage import run_stage
 from arxiv_embed.subsample import SPLITS
-from arxiv_embed.text import build_texts
-from arxiv_embed.training import pick_device
-from arxiv_embed.vectors import save_vectors
+from arxiv_embed.vectors import save_vectors, select_vectors
+
+ENGINES = ("local", "ray")
 
 
 def main(params: dict) -> dict:
-    model = load_trained_encoder(ENCODER_DIR, pick_device(params["train"]["device"]))
-    counts = {}
+    cfg, field = params["embed"], params["text"]["field"]
+    if cfg["engine"] not in ENGINES:
+        raise PipelineError(f"unknown embed.engine {cfg['engine']!r}; expected one of {', '.join(ENGINES)}")
+    spec = EncoderSpec(
+        onnx_dir=str(ONNX_DIR),
+        torch_dir=str(ENCODER_DIR),
+        variant=cfg["onnx_variant"],
+        device="cpu",
+        batch_size=cfg["batch_size"],
+    )
+    parity = json.loads((ONNX_DIR / PARITY_FILE).read_text())
+    if spec.variant == "int8" and not parity["int8_ok"]:
+        raise PipelineError(
+            "the int8 ONNX model failed its parity bar (metrics/onnx.json); use -S embed.onnx_variant=fp32"
+        )
+    ray_cfg = section(cfg, "ray", RayConfig)
+    spec = ray_cfg.actor_spec(spec) if cfg["engine"] == "ray" else replace(spec, device=resolve_device(cfg["device"]))
+    start = time.perf_counter()
     with atomic_path(EMBEDDINGS_DIR, is_dir=True) as tmp:
+        out = tmp / CORPUS_VECTORS_DIR.name
+        out.mkdir()
+        if cfg["engine"] == "ray":
+            papers = embed_ray(spec, CORPUS_DIR, out, field, cfg["batch_rows"], ray_cfg)
+        else:
+            papers = embed_local(spec, CORPUS_DIR, out, field, cfg["batch_rows"])
+        seconds = time.perf_counter() - start
         for split in SPLITS:
-            df = pd.read_parquet(split_path(split))
-            texts = build_texts(df["title"], df["abstract"], params["text"]["field"])
-            vectors = model.encode(
-                texts,
-                batch_size=params["embed"]["batch_size"],
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=True,
-            )
-            save_vectors(tmp / f"{split}.npz", df["id"].tolist(), vectors)
-            counts[f"{split}_vectors"] = len(df)
-    return {**counts, "dim": int(model.get_sentence_embedding_dimension())}
+            ids = pd.read_parquet(split_path(split), columns=["id"])["id"].to_numpy()
+            save_vectors(tmp / f"{split}.npz", ids.tolist(), select_vectors(out, ids))
+    return {
+        "engine": cfg["engine"],
+        "encoder": spec.name,
+        "corpus_vectors": papers,
+        "embed_seconds": round(seconds, 2),
+        "papers_per_second": round(papers / seconds, 1),
+    }
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ from arxiv_embed.stage import run_stage
 
 
 def main(params: dict) -> dict:
-    manifest = make_manifest(MODELS_DIR, params["index"]["type"])
+    manifest = make_manifest(MODELS_DIR, params["embed"]["onnx_variant"])
     write_json(MODELS_DIR / MANIFEST_FILE, manifest)
-    return {"index_size": manifest["index_size"], "dim": manifest["dim"]}
+    return {"index_size": manifest["index_size"], "dim": manifest["dim"], "onnx_variant": manifest["onnx_variant"]}
 
 
 if __name__ == "__main__":

@@ -1,27 +1,73 @@
-"""Stage subsample: clean, dedupe, cap per category and split into train/val/test."""
+"""Stage subsample: clean, dedupe, cap per category and split into train/val/test; write the corpus to index.
 
+Two passes over the raw shards: the first reads only what cleaning needs (ids, title keys, abstract lengths),
+the second copies the chosen rows into the splits and into the sharded corpus. Abstracts are never all in memory.
+"""
+
+import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.layout import METRICS_DIR, PROCESSED_DIR, RAW_PAPERS, split_path
+from arxiv_embed.layout import CORPUS_DIR, METRICS_DIR, PROCESSED_DIR, RAW_DIR, split_path
 from arxiv_embed.params import section
+from arxiv_embed.shards import shard_files, shard_name
 from arxiv_embed.stage import run_stage
-from arxiv_embed.subsample import SubsampleConfig, cap_categories, category_counts, clean, stratified_split
+from arxiv_embed.subsample import (
+    SPLITS,
+    SubsampleConfig,
+    cap_categories,
+    category_counts,
+    clean,
+    paper_keys,
+    select_corpus,
+    stratified_split,
+)
+
+KEY_COLUMNS = ["id", "title", "abstract", "primary_category"]
+
+
+def scan(shards: list) -> pd.DataFrame:
+    """Pass 1: the metadata of every raw paper, with the shard and row it lives in."""
+    frames = []
+    for number, path in enumerate(shards):
+        keys = paper_keys(pq.read_table(path, columns=KEY_COLUMNS))
+        frames.append(keys.assign(shard=number, row=np.arange(len(keys))))
+    return pd.concat(frames, ignore_index=True)
 
 
 def main(params: dict) -> dict:
     cfg = section(params, "subsample", SubsampleConfig)
-    papers, dropped = clean(pd.read_parquet(RAW_PAPERS), cfg)
-    papers, dropped["rare_category"] = cap_categories(papers, cfg)
-    splits = stratified_split(papers, cfg)
+    shards = shard_files(RAW_DIR)
+    papers, dropped = clean(scan(shards), cfg)
+    capped, dropped["rare_category"] = cap_categories(papers, cfg)
+    split_keys = stratified_split(capped, cfg)
+    split_of = pd.concat([df[["id"]].assign(split=name) for name, df in split_keys.items()]).set_index("id")["split"]
+    corpus = papers[select_corpus(papers, set(split_of.index), params["index"]["max_papers"], cfg.seed)]
+
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in SPLITS}
+    corpus_papers = 0
     with atomic_path(PROCESSED_DIR, is_dir=True) as tmp:
+        (tmp / CORPUS_DIR.name).mkdir()
+        for number, path in enumerate(shards):  # pass 2
+            table = pq.read_table(path)
+            rows = corpus.loc[corpus["shard"] == number, "row"].to_numpy()
+            if len(rows):
+                pq.write_table(table.take(rows), tmp / CORPUS_DIR.name / shard_name(number))
+                corpus_papers += len(rows)
+            chosen = table.take(rows).to_pandas()
+            chosen = chosen[chosen["id"].isin(split_of.index)]
+            for name, df in chosen.groupby(chosen["id"].map(split_of)):
+                parts[name].append(df)
+        splits = {name: pd.concat(dfs).sort_values("id").reset_index(drop=True) for name, dfs in parts.items()}
         for name, df in splits.items():
             df.to_parquet(tmp / split_path(name).name, index=False)
     with atomic_path(METRICS_DIR / "category_counts.csv") as tmp:
         pd.DataFrame(category_counts(splits)).to_csv(tmp, index=False)
     return {
-        "categories": int(papers["primary_category"].nunique()),
+        "categories": int(capped["primary_category"].nunique()),
         **{f"{name}_papers": len(df) for name, df in splits.items()},
+        "corpus_papers": corpus_papers,
         "dropped": dropped,
     }
 

@@ -80,6 +80,7 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.C
 
 
 TINY_PARAMS = {
+    "data": {"shard_rows": 50},  # 120 papers: three shards, so every stage reads more than one
     "subsample": {"min_per_category": 10, "max_per_category": 40},
     "model": {"max_seq_length": 64},
     "train": {"max_pairs": 48, "batch_size": 8, "wandb": "offline"},
@@ -112,6 +113,7 @@ def set_params(repo: Path, updates: dict) -> None:
 def pipeline_repo(tiny_source: Path, tmp_path_factory) -> Path:
     """One real `dvc repro` of the whole pipeline on the tiny slice; later tests read its artifacts."""
     repo = copy_repo(tmp_path_factory.mktemp("repo"))
-    set_params(repo, {"data": {"source": str(tiny_source)}, **TINY_PARAMS})
+    set_params(repo, TINY_PARAMS)
+    set_params(repo, {"data": {"source": str(tiny_source)}})
     run(["dvc", "repro"], repo, timeout=900)
     return repo

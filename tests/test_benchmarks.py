@@ -44,3 +44,11 @@ def test_index_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     )
     assert result["indexes"]["flat"]["recall@10"] == 1.0
     assert set(result["indexes"]) >= {"flat", "hnsw_m32_ef128", "ivf_nprobe16"}
+
+
+def test_scale_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
+    result = bench("benchmarks.scale", ["--pipeline", str(pipeline_repo), "--work", str(tmp_path / "work")], tmp_path)
+    assert result["corpus"]["synthetic"] and result["corpus"]["vectors"] == 20_000
+    assert result["index"]["type"] == "ivfpq" and 0 < result["recall@10_vs_exact"] <= 1
+    assert all(level["errors"] == 0 for level in result["server"]["search"].values())
+    assert result["server"]["rss_mb_at_ready"]["VmRSS"] > 0

@@ -29,6 +29,10 @@ def test_committed_params_equal_composition(tmp_path: Path) -> None:
         (["model=mpnet"], ("model", "name"), "sentence-transformers/all-mpnet-base-v2"),
         (["train.loss=contrastive"], ("train", "loss"), "contrastive"),
         (["profile=gpu", "train.epochs=0"], ("train", "epochs"), 0),
+        (["profile=full"], ("index", "type"), "ivfpq"),
+        (["profile=full"], ("index", "max_papers"), None),
+        (["profile=full"], ("model", "max_seq_length"), 256),
+        (["profile=full", "embed.engine=ray"], ("embed", "engine"), "ray"),
     ],
 )
 def test_overrides_compose(tmp_path: Path, overrides: list[str], key: tuple, value) -> None:

@@ -16,16 +16,19 @@ from tests.conftest import ROOT, run, set_params
 pytestmark = pytest.mark.e2e
 
 OUTS = [
-    "data/raw/papers.parquet",
+    "data/raw/part-00000.parquet",
+    "data/raw/part-00002.parquet",
     "data/processed/train.parquet",
     "data/processed/val.parquet",
     "data/processed/test.parquet",
+    "data/processed/corpus/part-00002.parquet",
     "models/encoder/modules.json",
+    "data/embeddings/corpus/part-00002.parquet",
     "data/embeddings/train.npz",
     "data/embeddings/test.npz",
     "models/classifier/classifier.npz",
     "models/index/index.faiss",
-    "models/index/papers.parquet",
+    "models/index/papers.sqlite",
     "models/onnx/model.onnx",
     "models/onnx/model_int8.onnx",
     "models/onnx/tokenizer.json",
@@ -45,9 +48,12 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     for out in OUTS:
         assert (pipeline_repo / out).is_file(), out
     data = metrics(pipeline_repo, "data")
-    assert data["papers"] == len(tiny_rows) and data["skipped"] == 0
+    assert data["papers"] == len(tiny_rows) and data["skipped"] == 0 and data["shards"] == 3
     sub = metrics(pipeline_repo, "subsample")
     assert sub["categories"] == 5 and sub["train_papers"] + sub["val_papers"] + sub["test_papers"] == len(tiny_rows)
+    assert sub["corpus_papers"] == len(tiny_rows)
+    embed = metrics(pipeline_repo, "embed")
+    assert embed == {**embed, "engine": "local", "encoder": "onnx-int8", "corpus_vectors": len(tiny_rows)}
     train = metrics(pipeline_repo, "train")
     assert train["rows"] == 48 and train["final_loss"] is not None and train["device"] == "cpu"
     assert (pipeline_repo / "metrics" / "train_loss.csv").read_text().count("\n") > 1
@@ -56,9 +62,12 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     assert onnx["fp32_min_cosine"] >= 0.999
     ev = metrics(pipeline_repo, "eval")
     assert set(ev) >= {"p@1", "p@5", "p@10", "mrr@10", "accuracy", "macro_f1", "seconds"}
+    assert ev["corpus"] == len(tiny_rows) and ev["onnx_variant"] == "int8"
     assert 0.3 < ev["p@10"] <= 1 and 0.3 < ev["accuracy"] <= 1
     base = metrics(pipeline_repo, "baseline")
-    assert set(base) >= {"p@10", "accuracy", "macro_f1"}
+    assert set(base) >= {"p@10", "accuracy", "macro_f1"} and base["corpus"] == len(tiny_rows)
+    manifest = json.loads((pipeline_repo / "models/manifest.json").read_text())
+    assert set(manifest["versions"]) >= {"torch", "onnxruntime", "faiss-cpu", "scikit-learn"}
     emb = np.load(pipeline_repo / "data/embeddings/test.npz")
     np.testing.assert_allclose(np.linalg.norm(emb["vectors"], axis=1), 1.0, atol=1e-5)
     assert emb["vectors"].dtype == np.float32 and len(emb["ids"]) == sub["test_papers"]

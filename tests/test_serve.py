@@ -42,7 +42,7 @@ def test_papers(pipeline_repo: Path) -> pd.DataFrame:
 def test_health_ready_and_page(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready").json()
-    assert ready["status"] == "ready" and ready["dim"] == 384 and ready["onnx_variant"] == "fp32"
+    assert ready["status"] == "ready" and ready["dim"] == 384 and ready["onnx_variant"] == "int8"
     assert ready["index_size"] > 0 and "onnx/model.onnx" in ready["artifact_hashes"]
     page = client.get("/")
     assert page.status_code == 200 and "<textarea" in page.text
@@ -123,7 +123,7 @@ def test_non_json_and_oversized_bodies(client: TestClient) -> None:
 def test_mismatched_artifacts_stop_the_server(models_dir: Path, tmp_path: Path) -> None:
     broken = tmp_path / "models"
     shutil.copytree(models_dir, broken, ignore=shutil.ignore_patterns("encoder"))
-    (broken / "index" / "papers.parquet").write_bytes(b"not the indexed papers")
+    (broken / "index" / "papers.sqlite").write_bytes(b"not the indexed papers")
     with pytest.raises(BundleError, match="does not match the manifest"):
         load_bundle(broken)
     proc = subprocess.run(

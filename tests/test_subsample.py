@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.sources import read_papers
-from arxiv_embed.subsample import SubsampleConfig, cap_categories, clean, stratified_split
+from arxiv_embed.subsample import (
+    SubsampleConfig,
+    cap_categories,
+    clean,
+    paper_keys,
+    select_corpus,
+    stratified_split,
+)
 
 CFG = SubsampleConfig(
     min_abstract_chars=100, min_per_category=10, max_per_category=20, val_fraction=0.2, test_fraction=0.2, seed=1
@@ -23,9 +32,19 @@ def test_clean_drops_duplicates_and_short_abstracts(papers: pd.DataFrame) -> Non
     dup_id = papers.iloc[[0]]
     dup_title = papers.iloc[[1]].assign(id="new-id", title=papers.iloc[1]["title"].upper() + "!")
     short = papers.iloc[[2]].assign(id="short", title="Unique short one", abstract="too short")
-    cleaned, dropped = clean(pd.concat([papers, dup_id, dup_title, short]), CFG)
+    raw = pa.Table.from_pandas(pd.concat([papers, dup_id, dup_title, short]), preserve_index=False)
+    cleaned, dropped = clean(paper_keys(raw), CFG)
     assert dropped == {"short_abstract": 1, "duplicate_id": 1, "duplicate_title": 1}
-    assert len(cleaned) == len(papers)
+    assert cleaned["id"].tolist() == papers["id"].tolist()
+
+
+def test_corpus_holds_every_split_paper_then_a_seeded_sample(papers: pd.DataFrame) -> None:
+    split_ids = set(papers["id"].iloc[:30])
+    mask = select_corpus(papers, split_ids, max_papers=50, seed=3)
+    assert mask.sum() == 50 and mask[:30].all()
+    assert np.array_equal(mask, select_corpus(papers, split_ids, max_papers=50, seed=3))
+    assert select_corpus(papers, split_ids, max_papers=None, seed=3).all()
+    assert select_corpus(papers, split_ids, max_papers=10, seed=3).sum() == 30  # splits are never dropped
 
 
 def test_cap_and_stratified_split_keep_every_category(papers: pd.DataFrame) -> None:

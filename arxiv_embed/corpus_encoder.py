@@ -1,0 +1,66 @@
+"""The encoder that embeds the corpus: the served ONNX graph on CPUs, the torch encoder in bf16 on GPUs.
+
+On CPUs the corpus is encoded by the very graph the server encodes queries with (`embed.onnx_variant`), so index
+vectors and query vectors come from the same model file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from arxiv_embed.errors import PipelineError
+
+Encode = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """Everything an embedding worker needs to build its encoder; small and picklable for Ray actors."""
+
+    onnx_dir: str
+    torch_dir: str
+    variant: str  # fp32 | int8: the ONNX model used on CPUs
+    device: str  # cpu | cuda
+    batch_size: int
+    threads: int = 0  # onnxruntime intra-op threads; 0 = every core
+
+    @property
+    def name(self) -> str:
+        return f"onnx-{self.variant}" if self.device == "cpu" else "torch-bf16"
+
+
+def resolve_device(requested: str) -> str:
+    """'auto' means CUDA when torch sees a GPU, else CPU (without importing torch when CPU is asked for)."""
+    if requested == "cpu":
+        return "cpu"
+    import torch
+
+    has_cuda = torch.cuda.is_available()
+    if requested == "cuda" and not has_cuda:
+        raise PipelineError("embed.device is cuda but torch sees no GPU; use -S embed.device=cpu")
+    return "cuda" if has_cuda else "cpu"
+
+
+def load_encoder(spec: EncoderSpec) -> Encode:
+    """A function from texts to L2-normalised float32 vectors."""
+    if spec.device == "cpu":
+        from arxiv_embed.onnx_encoder import OnnxEncoder
+
+        encoder = OnnxEncoder(spec.onnx_dir, variant=spec.variant, threads=spec.threads)
+        return lambda texts: encoder.encode(texts, batch_size=spec.batch_size)
+
+    import torch
+
+    from arxiv_embed.models import load_trained_encoder
+
+    model = load_trained_encoder(Path(spec.torch_dir), spec.device).to(torch.bfloat16)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        vectors = model.encode(texts, batch_size=spec.batch_size, normalize_embeddings=True, convert_to_tensor=True)
+        return vectors.float().cpu().numpy()
+
+    return encode

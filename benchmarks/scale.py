@@ -1,0 +1,202 @@
+"""Scale benchmark: an arXiv-sized (2.5M-vector) IVF-PQ index built, served and queried on this machine.
+
+Encoding 2.5M papers on two CPU cores takes hours, so the corpus is **synthetic**, built from the real sample's
+fine-tuned corpus vectors: each real vector plus copies of it with Gaussian noise (renormalised), as many as
+reach `--size`. Queries are held-out **real** papers: their vectors are left out of the corpus, their abstracts
+are sent as text to the real app (`python -m serve`), so latency includes encoding.
+
+Reports: build time, bytes on disk, recall@10 against exact search, time to ready, server RSS, and p50/p99
+`/search` latency at concurrency 1 and 8.
+
+    python -m benchmarks.scale --pipeline .          # after a run whose corpus is the whole sample
+    python -m benchmarks.scale --pipeline . --tiny   # 20k vectors, to check it still runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from arxiv_embed.atomic import write_json
+from arxiv_embed.bundle import CLASSIFIER_DIR, INDEX_DIR, MANIFEST_FILE, ONNX_DIR, make_manifest
+from arxiv_embed.index import IndexConfig, VectorIndex, build_index
+from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR
+from arxiv_embed.papers import PAPERS_FILE, write_papers
+from arxiv_embed.shards import shard_files, shard_name
+from arxiv_embed.vectors import iter_vectors, vectors_table
+from benchmarks.common import report
+from benchmarks.serve import load, start_server
+
+CHUNK = 100_000
+
+
+def real_corpus(pipeline: Path) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Ids and vectors of the pipeline's corpus, and its papers (id, title, abstract, category) by id."""
+    ids, vectors = zip(*iter_vectors(pipeline / CORPUS_VECTORS_DIR), strict=True)
+    columns = ["id", "title", "abstract", "primary_category"]
+    papers = pd.concat(pd.read_parquet(f, columns=columns) for f in shard_files(pipeline / CORPUS_DIR))
+    return np.concatenate(ids), np.concatenate(vectors), papers.set_index("id")
+
+
+def write_synthetic(base: np.ndarray, size: int, sigma: float, folder: Path, seed: int) -> np.ndarray:
+    """`size` vectors in shards: row i is base[i % n], with noise for every round after the first.
+
+    Returns the source row of each vector, so each synthetic paper can borrow its source's title and category.
+    """
+    rng = np.random.default_rng(seed)
+    sources = np.arange(size) % len(base)
+    for number, start in enumerate(tqdm(range(0, size, CHUNK), desc="synthetic vectors")):
+        rows = np.arange(start, min(start + CHUNK, size))
+        vectors = base[sources[rows]].copy()
+        noisy = rows >= len(base)
+        vectors[noisy] += rng.normal(0, sigma, size=(int(noisy.sum()), base.shape[1])).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        table = vectors_table([f"s{r}" for r in rows], vectors)
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, folder / shard_name(number))
+    return sources
+
+
+def exact_top(folder: Path, queries: np.ndarray, k: int) -> np.ndarray:
+    """Exact top-k positions over the vector shards, chunk by chunk (the corpus need not fit in memory twice)."""
+    best_s = np.full((len(queries), 0), -np.inf, dtype=np.float32)
+    best_p = np.zeros((len(queries), 0), dtype=np.int64)
+    offset = 0
+    for _, vectors in iter_vectors(folder, CHUNK):
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        scores, positions = flat.search(queries, k)
+        best_s, best_p = np.hstack([best_s, scores]), np.hstack([best_p, positions + offset])
+        order = np.argsort(-best_s, axis=1, kind="stable")[:, :k]
+        best_s, best_p = np.take_along_axis(best_s, order, axis=1), np.take_along_axis(best_p, order, axis=1)
+        offset += len(vectors)
+    return best_p
+
+
+def rss_mb(pid: int) -> dict:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return {name: round(int(fields[name].split()[0]) / 1024, 1) for name in ("VmRSS", "VmHWM")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pipeline", type=Path, default=Path("."), help="a repo after `dvc repro` (its corpus)")
+    parser.add_argument("--size", type=int, default=2_500_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--sigma", type=float, default=0.02, help="noise per dimension of the synthetic copies")
+    parser.add_argument("--nlist", type=int, default=4096)
+    parser.add_argument("--nprobe", type=int, default=64)
+    parser.add_argument("--pq-m", type=int, default=64)
+    parser.add_argument("--opq", action="store_true")
+    parser.add_argument("--rerank", type=int, default=0)
+    parser.add_argument("--requests", type=int, default=300, help="/search requests per concurrency level")
+    parser.add_argument("--work", type=Path, default=Path("data/bench/scale"))
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    opts = parser.parse_args()
+    if opts.tiny:
+        opts.size, opts.queries, opts.nlist, opts.requests = 20_000, 50, 64, 10
+
+    ids, vectors, papers = real_corpus(opts.pipeline)
+    rng = np.random.default_rng(0)
+    held_out = np.zeros(len(ids), dtype=bool)
+    held_out[rng.choice(len(ids), size=opts.queries, replace=False)] = True
+    query_vectors, base, base_ids = vectors[held_out], vectors[~held_out], ids[~held_out]
+    query_texts = papers.loc[ids[held_out], "abstract"].tolist()
+
+    shutil.rmtree(opts.work, ignore_errors=True)
+    shards, models = opts.work / "vectors", opts.work / "models"
+    for folder in (shards, models / INDEX_DIR):
+        folder.mkdir(parents=True)
+    start = time.perf_counter()
+    sources = write_synthetic(base, opts.size, opts.sigma, shards, seed=1)
+    synth_seconds = time.perf_counter() - start
+    copy_cosine = float(np.mean(np.sum(next(iter_vectors(shards))[1][: len(base)][:1000] * base[:1000], axis=1)))
+
+    cfg = IndexConfig(
+        type="ivfpq", hnsw_m=32, hnsw_ef_construction=200, hnsw_ef_search=128, ivf_nlist=opts.nlist,
+        ivf_nprobe=opts.nprobe, pq_m=opts.pq_m, opq=opts.opq, train_size=200_000, rerank=opts.rerank,
+    )  # fmt: skip
+    start = time.perf_counter()
+    index_ids, stats = build_index(shards, cfg, models / INDEX_DIR)
+    build_seconds = time.perf_counter() - start
+    source_ids = base_ids[sources[[int(i[1:]) for i in index_ids]]]
+    meta = papers.loc[source_ids]
+    write_papers(
+        models / INDEX_DIR / PAPERS_FILE,
+        zip(index_ids, meta["title"], meta["primary_category"], strict=True),
+    )
+    for name in (ONNX_DIR, CLASSIFIER_DIR):
+        shutil.copytree(opts.pipeline / "models" / name, models / name)
+    manifest = make_manifest(models, "int8")
+    write_json(models / MANIFEST_FILE, manifest)
+    sizes = {f.name: f.stat().st_size for f in sorted((models / INDEX_DIR).iterdir())}
+
+    start = time.perf_counter()
+    truth = exact_top(shards, query_vectors, 10)
+    exact_seconds = time.perf_counter() - start
+    served = VectorIndex(models / INDEX_DIR)
+    start = time.perf_counter()
+    _, found = served.search(query_vectors, 10)
+    search_ms = (time.perf_counter() - start) / len(query_vectors) * 1000
+    recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+    del served
+
+    start = time.perf_counter()
+    proc, url = start_server(["-m", "serve"], models, {})
+    ready_seconds = time.perf_counter() - start
+    try:
+        rss_ready = rss_mb(proc.pid)
+        latency = {f"c{c}": asyncio.run(load(url, query_texts, c, opts.requests, 300)) for c in (1, 8)}
+        rss_after = rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    index_bytes = sizes["index.faiss"] + sizes.get("vectors_f16.npy", 0)
+    result = {
+        "benchmark": "scale",
+        "corpus": {
+            "vectors": opts.size,
+            "synthetic": True,
+            "real_vectors": int(len(base)),
+            "noise_sigma_per_dim": opts.sigma,
+            "mean_cosine_copy_to_source": round(copy_cosine, 4),
+            "seconds_to_generate": round(synth_seconds, 1),
+        },
+        "queries": {"held_out_real_papers": int(len(query_vectors))},
+        "index": {**{k: v for k, v in stats.items() if k != "config"}, "opq": opts.opq, "pq_m": opts.pq_m},
+        "build_seconds": round(build_seconds, 1),
+        "bytes_on_disk": sizes,
+        "index_bytes": index_bytes,
+        "recall@10_vs_exact": round(recall, 4),
+        "index_search_ms_per_query_batched": round(search_ms, 3),
+        "exact_search_seconds": round(exact_seconds, 1),
+        "server": {
+            "seconds_to_ready": round(ready_seconds, 2),
+            "rss_mb_at_ready": rss_ready,
+            "rss_mb_after_load": rss_after,
+            "search": latency,
+        },
+        "goal": {
+            "recall@10": 0.95,
+            "p99_ms_at_c8": 100,
+            "rss_mb": 1536,
+            "seconds_to_ready": 10,
+            "index_bytes": 400 * 2**20,
+        },
+    }
+    report("scale", result, opts.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Indexes built from vector shards: every type, the fp16 re-rank, memory-mapped loading, and the paper store."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from arxiv_embed.index import INDEX_TYPES, RERANK_FILE, IndexConfig, VectorIndex, build_index, exact_index
+from arxiv_embed.papers import PaperStore, write_papers
+from arxiv_embed.shards import shard_name
+from arxiv_embed.vectors import vectors_table
+
+CFG = IndexConfig(
+    type="flat", hnsw_m=16, hnsw_ef_construction=100, hnsw_ef_search=64, ivf_nlist=16, ivf_nprobe=8,
+    pq_m=16, opq=False, train_size=1000, rerank=0,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory) -> tuple[Path, np.ndarray, np.ndarray]:
+    """3,000 unit vectors in 30 clusters, as three (id, vector) shards."""
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((30, 128)).astype(np.float32)
+    vectors = centres[rng.integers(0, 30, 3000)] + 0.4 * rng.standard_normal((3000, 128)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = np.array([f"p{i}" for i in range(3000)])
+    folder = tmp_path_factory.mktemp("vectors")
+    for n, start in enumerate(range(0, 3000, 1000)):
+        pq.write_table(vectors_table(ids[start : start + 1000], vectors[start : start + 1000]), folder / shard_name(n))
+    return folder, ids, vectors
+
+
+def recall(index: VectorIndex, vectors: np.ndarray, queries: np.ndarray) -> float:
+    _, truth = exact_index(vectors).search(queries, 10)
+    _, found = index.search(queries, 10)
+    return float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [replace(CFG, type=t) for t in INDEX_TYPES] + [replace(CFG, type="ivfpq", opq=True, rerank=50)],
+    ids=[*INDEX_TYPES, "ivfpq-opq-rerank"],
+)
+def test_every_index_type_from_shards(shards, cfg: IndexConfig, tmp_path: Path) -> None:
+    folder, ids, vectors = shards
+    built_ids, stats = build_index(folder, cfg, tmp_path)
+    assert built_ids.tolist() == ids.tolist() and stats["size"] == 3000 and stats["dim"] == 128
+    assert (tmp_path / RERANK_FILE).is_file() == bool(cfg.rerank)
+    index = VectorIndex(tmp_path)
+    queries = vectors[::100] + 0.05
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    floor = {"flat": 1.0, "hnsw": 0.9, "ivf": 0.9, "ivfpq": 0.3}[cfg.type]  # PQ alone is lossy; re-rank restores
+    assert recall(index, vectors, queries) >= (0.95 if cfg.rerank else floor)
+    scores, positions = index.search(vectors[:1], 3)
+    assert positions[0][0] == 0 and scores[0][0] == pytest.approx(1.0, abs=0.1)
+    assert np.dot(index.vector(5), vectors[5]) > 0.9  # a stored paper's vector, for search by id
+
+
+def test_pq_m_must_divide_the_dimension(shards, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="pq_m"):
+        build_index(shards[0], replace(CFG, type="ivfpq", pq_m=48), tmp_path)
+
+
+def test_paper_store_by_position_and_by_id(tmp_path: Path) -> None:
+    rows = [(f"2401.{i:05d}", f"Title {i}", "cs.LG" if i % 2 else "math.AP") for i in range(100)]
+    assert write_papers(tmp_path / "papers.sqlite", rows) == 100
+    store = PaperStore(tmp_path / "papers.sqlite")
+    assert len(store) == 100 and store.position("2401.00042") == 42 and store.position("nope") is None
+    assert store.rows([7, 3, 7]) == [rows[7], rows[3], rows[7]]
+    assert store.column("category").tolist() == [r[2] for r in rows]
