@@ -11,6 +11,7 @@ only the Python dependencies, no shared filesystem and no copy of the repository
 from __future__ import annotations
 
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -55,7 +56,10 @@ def model_files(spec: EncoderSpec) -> dict[str, bytes]:
 class _EmbedActor:
     """Holds one encoder for the actor's lifetime (its model files unpacked locally); called once per batch."""
 
-    def __init__(self, spec: EncoderSpec, files: dict[str, bytes], text_field: str) -> None:
+    def __init__(self, spec: EncoderSpec, files_ref, text_field: str) -> None:
+        import ray
+
+        files: dict[str, bytes] = ray.get(files_ref)  # Ray Data passes constructor arguments as they are
         self.folder = Path(tempfile.mkdtemp(prefix="arxiv-embed-model-"))
         weakref.finalize(self, shutil.rmtree, self.folder, True)
         for name, data in files.items():
@@ -92,14 +96,21 @@ def embed_ray(
     import arxiv_embed
 
     address = os.environ.get("RAY_ADDRESS")
+    # A local Ray gets one logical CPU beyond the actor pool's, for the light listing/reading/writing tasks that
+    # would otherwise wait forever for a core the actors hold; on a cluster, leave that room when sizing the pool.
+    local_cpus = None if address else max(os.cpu_count() or 1, math.ceil(cfg.actors * cfg.cpus_per_actor) + 1)
     # py_modules ships this checkout's package to every worker, so a queued experiment's actors run its own code.
-    ray.init(address=address, include_dashboard=False, runtime_env={"py_modules": [arxiv_embed]})
+    ray.init(address=address, num_cpus=local_cpus, include_dashboard=False, runtime_env={"py_modules": [arxiv_embed]})
     log.info("Ray %s: %s, %d actors (%s)", ray.__version__, address or "local", cfg.actors, spec.name)
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True  # same row order, hence same index positions, every run
         ctx.enable_progress_bars = True
-        papers = ray.data.read_parquet(f"local://{corpus_dir.resolve()}", columns=TEXT_COLUMNS)
+        # Reading and writing shards is I/O: those tasks reserve no CPU, so the actor pool may take every core.
+        io_tasks = {"num_cpus": 0}
+        papers = ray.data.read_parquet(
+            f"local://{corpus_dir.resolve()}", columns=TEXT_COLUMNS, ray_remote_args=io_tasks
+        )
         vectors = papers.map_batches(
             _EmbedActor,
             fn_constructor_args=(spec, ray.put(model_files(spec)), text_field),
@@ -109,7 +120,12 @@ def embed_ray(
             num_cpus=cfg.cpus_per_actor,
             num_gpus=cfg.gpus_per_actor,
         )
-        vectors.write_parquet(f"local://{out_dir.resolve()}", filename_provider=_part_names())
+        vectors.write_parquet(
+            f"local://{out_dir.resolve()}",
+            filename_provider=_part_names(),
+            mode=ray.data.SaveMode.OVERWRITE,  # a fresh folder; deterministic names need this mode
+            ray_remote_args=io_tasks,
+        )
     finally:
         ray.shutdown()
     return count_rows(out_dir)

@@ -4,6 +4,8 @@ Papers are written as they are read (one row group in memory at a time), so memo
 4k-paper sample to all 2.5M papers of arXiv (`data.max_papers: null`).
 """
 
+import resource
+
 import pyarrow as pa
 
 from arxiv_embed.atomic import atomic_path
@@ -29,6 +31,7 @@ def main(params: dict) -> dict:
         "shards": len(shards),
         "skipped": sum(stream.skipped.values()),
         "skipped_by_reason": dict(stream.skipped),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
 

@@ -52,3 +52,9 @@ def test_scale_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     assert result["index"]["type"] == "ivfpq" and 0 < result["recall@10_vs_exact"] <= 1
     assert all(level["errors"] == 0 for level in result["server"]["search"].values())
     assert result["server"]["rss_mb_at_ready"]["VmRSS"] > 0
+
+
+def test_download_benchmark(sample: Path, tmp_path: Path) -> None:
+    result = bench("benchmarks.download", [], tmp_path)
+    assert result["runs"]["x2"]["papers"] == 2 * result["runs"]["x1"]["papers"] == 4000
+    assert result["runs"]["x2"]["shards"] == 4 and result["runs"]["x1"]["peak_rss_mb"] > 0

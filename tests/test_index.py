@@ -42,7 +42,7 @@ def recall(index: VectorIndex, vectors: np.ndarray, queries: np.ndarray) -> floa
 
 @pytest.mark.parametrize(
     "cfg",
-    [replace(CFG, type=t) for t in INDEX_TYPES] + [replace(CFG, type="ivfpq", opq=True, rerank=50)],
+    [replace(CFG, type=t) for t in INDEX_TYPES] + [replace(CFG, type="ivfpq", opq=True, rerank=200, ivf_nprobe=16)],
     ids=[*INDEX_TYPES, "ivfpq-opq-rerank"],
 )
 def test_every_index_type_from_shards(shards, cfg: IndexConfig, tmp_path: Path) -> None:
@@ -55,9 +55,10 @@ def test_every_index_type_from_shards(shards, cfg: IndexConfig, tmp_path: Path) 
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     floor = {"flat": 1.0, "hnsw": 0.9, "ivf": 0.9, "ivfpq": 0.3}[cfg.type]  # PQ alone is lossy; re-rank restores
     assert recall(index, vectors, queries) >= (0.95 if cfg.rerank else floor)
+    exact = cfg.type != "ivfpq" or cfg.rerank
     scores, positions = index.search(vectors[:1], 3)
-    assert positions[0][0] == 0 and scores[0][0] == pytest.approx(1.0, abs=0.1)
-    assert np.dot(index.vector(5), vectors[5]) > 0.9  # a stored paper's vector, for search by id
+    assert (positions[0][0] == 0 and scores[0][0] == pytest.approx(1.0, abs=1e-3)) or not exact
+    assert np.dot(index.vector(5), vectors[5]) > (0.999 if exact else 0.8)  # a stored paper's vector, for search by id
 
 
 def test_pq_m_must_divide_the_dimension(shards, tmp_path: Path) -> None:
