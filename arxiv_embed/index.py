@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -127,10 +128,12 @@ def _search_params(index: faiss.Index) -> dict:
 class VectorIndex:
     """A built index, memory-mapped from its folder, that answers top-k searches and vector look-ups."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, rerank: bool = True) -> None:
+        """`rerank=False` ignores the fp16 vectors (to measure what the quantised codes alone achieve)."""
         self.config = json.loads((folder / INDEX_CONFIG_FILE).read_text())
         self.index = faiss.read_index(str(folder / INDEX_FILE), faiss.IO_FLAG_MMAP_IFC)
-        self.exact = np.load(folder / RERANK_FILE, mmap_mode="r") if self.config.get("rerank") else None
+        use_exact = rerank and self.config.get("rerank")
+        self.exact = StoredVectors(folder / RERANK_FILE) if use_exact else None
         ivf = faiss.try_extract_index_ivf(self.index)
         if ivf is not None and self.exact is None:
             ivf.make_direct_map()  # so a stored paper's (approximate) vector can be looked up by position
@@ -154,16 +157,36 @@ class VectorIndex:
 
     def vector(self, position: int) -> np.ndarray:
         if self.exact is not None:
-            return np.asarray(self.exact[position], dtype=np.float32)
+            return self.exact.rows(np.array([position]))[0]
         return self.index.reconstruct(int(position))
 
 
-def _rerank(exact: np.ndarray, queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+class StoredVectors:
+    """Rows of the fp16 `.npy` read with pread: the page cache holds what was read, not this process's memory.
+
+    (A memory-map would do the same reads, but every page it touches, and the pages read around it, would count
+    towards the server's RSS until the whole file is resident.)
+    """
+
+    def __init__(self, path: Path) -> None:
+        layout = np.load(path, mmap_mode="r")
+        self.dim, self.offset, self.dtype = layout.shape[1], layout.offset, layout.dtype
+        self.row_bytes = self.dim * layout.dtype.itemsize
+        del layout
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def rows(self, positions: np.ndarray) -> np.ndarray:
+        """float32 rows at `positions`, in that order."""
+        data = b"".join(os.pread(self.fd, self.row_bytes, self.offset + int(p) * self.row_bytes) for p in positions)
+        return np.frombuffer(data, dtype=self.dtype).reshape(len(positions), self.dim).astype(np.float32)
+
+
+def _rerank(exact: StoredVectors, queries: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Exact inner products of each query with its candidates' stored vectors; the best k, best first."""
     scores = np.full(candidates.shape, -np.inf, dtype=np.float32)
     for row, (query, cands) in enumerate(zip(queries, candidates, strict=True)):
         valid = cands >= 0
-        scores[row, valid] = np.asarray(exact[cands[valid]], dtype=np.float32) @ query
+        scores[row, valid] = exact.rows(cands[valid]) @ query
     order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
     top = np.take_along_axis(scores, order, axis=1)
     positions = np.where(np.isfinite(top), np.take_along_axis(candidates, order, axis=1), -1)

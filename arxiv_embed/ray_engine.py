@@ -110,7 +110,7 @@ def embed_ray(
         io_tasks = {"num_cpus": 0}
         papers = ray.data.read_parquet(
             f"local://{corpus_dir.resolve()}", columns=TEXT_COLUMNS, ray_remote_args=io_tasks
-        )
+        ).repartition(target_num_rows_per_block=batch_rows)  # a shard is one block: split it so all actors work
         vectors = papers.map_batches(
             _EmbedActor,
             fn_constructor_args=(spec, ray.put(model_files(spec)), text_field),

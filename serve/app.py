@@ -13,8 +13,10 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Annotated
 
+import faiss
 import numpy as np
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -46,6 +48,7 @@ class ServerState:
 
     def __init__(self, bundle: Bundle, cfg: Settings) -> None:
         self.bundle = bundle
+        faiss.omp_set_num_threads(cfg.search_threads)
         self.batcher = MicroBatcher(bundle.encoder.encode, cfg.max_batch, cfg.batch_wait_ms)
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -155,7 +158,8 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
             query = bundle.index.vector(position)[None, :]
         else:
             query = await encode(state, [body.text])
-        scores, positions = bundle.index.search(query, body.k + 1)
+        # faiss releases the GIL: searching in a worker thread lets concurrent requests encode meanwhile
+        scores, positions = await run_in_threadpool(bundle.index.search, query, body.k + 1)
         found = [(float(s), int(p)) for s, p in zip(scores[0], positions[0], strict=True) if p >= 0]
         rows = bundle.papers.rows([p for _, p in found])
         hits = [

@@ -13,6 +13,7 @@ class Settings(BaseSettings):
     models_dir: str = "models"
     onnx_variant: str | None = None  # fp32 | int8; unset: the variant that encoded the corpus (manifest)
     threads: int = 0  # onnxruntime intra-op threads; 0 lets it use every core
+    search_threads: int = 1  # faiss threads per search; concurrent requests already search in parallel
     max_text_chars: int = 20_000
     max_batch: int = 64
     max_k: int = 100
