@@ -48,7 +48,7 @@ class ServerState:
 
     def __init__(self, bundle: Bundle, cfg: Settings) -> None:
         self.bundle = bundle
-        faiss.omp_set_num_threads(cfg.search_threads)
+        self.search_threads = cfg.search_threads
         self.batcher = MicroBatcher(bundle.encoder.encode, cfg.max_batch, cfg.batch_wait_ms)
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -62,6 +62,12 @@ class ServerState:
             registry=self.registry,
         )
         self.encoded = Counter("arxiv_embed_texts_encoded_total", "texts encoded", registry=self.registry)
+
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Index search on the calling (worker) thread; OpenMP's thread count is per thread, so it is set here."""
+        faiss.omp_set_num_threads(self.search_threads)
+        return self.bundle.index.search(queries, k)
 
 
 def get_state(request: Request) -> ServerState:
@@ -159,7 +165,7 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
         else:
             query = await encode(state, [body.text])
         # faiss releases the GIL: searching in a worker thread lets concurrent requests encode meanwhile
-        scores, positions = await run_in_threadpool(bundle.index.search, query, body.k + 1)
+        scores, positions = await run_in_threadpool(state.search, query, body.k + 1)
         found = [(float(s), int(p)) for s, p in zip(scores[0], positions[0], strict=True) if p >= 0]
         rows = bundle.papers.rows([p for _, p in found])
         hits = [
