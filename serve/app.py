@@ -63,7 +63,6 @@ class ServerState:
         )
         self.encoded = Counter("arxiv_embed_texts_encoded_total", "texts encoded", registry=self.registry)
 
-
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Index search on the calling (worker) thread; OpenMP's thread count is per thread, so it is set here."""
         faiss.omp_set_num_threads(self.search_threads)

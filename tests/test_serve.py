@@ -49,14 +49,22 @@ def test_health_ready_and_page(client: TestClient) -> None:
     assert "/search" in client.get("/openapi.json").json()["paths"]
 
 
-def test_embeddings_match_the_pipeline(client: TestClient, pipeline_repo: Path, test_papers: pd.DataFrame) -> None:
+def test_embeddings_match_the_pipeline(
+    client: TestClient, models_dir: Path, pipeline_repo: Path, test_papers: pd.DataFrame
+) -> None:
+    """The server encodes with the graph that encoded the corpus (int8 by default).
+
+    Dynamic int8 quantisation scales activations per batch, so a text's vector moves slightly with the batch it
+    is encoded in: the same batch gives the same vectors, the corpus's batches give cosines near 1.
+    """
     stored = np.load(pipeline_repo / "data/embeddings/test.npz")
     assert stored["ids"].tolist() == test_papers["id"].tolist()
     texts = build_texts(test_papers["title"], test_papers["abstract"], "title_abstract")
-    response = client.post("/embed", json={"texts": texts})
-    vectors = np.array(response.json()["vectors"])
+    vectors = np.array(client.post("/embed", json={"texts": texts}).json()["vectors"])
+    same_batch = load_bundle(models_dir).encoder.encode(texts)
+    np.testing.assert_allclose(vectors, same_batch, atol=1e-5)
     cosines = np.sum(vectors * stored["vectors"], axis=1)
-    assert cosines.min() >= 0.999
+    assert cosines.min() >= 0.99 and cosines.mean() >= 0.995
 
 
 def test_classify_and_search(client: TestClient, test_papers: pd.DataFrame) -> None:
