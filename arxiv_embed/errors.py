@@ -3,3 +3,7 @@
 
 class PipelineError(Exception):
     """A user-facing problem (bad input, missing artifact, offline hub) with a message that names the fix."""
+
+
+class ParamError(PipelineError, ValueError):
+    """A params.yaml value that cannot work; stages report it in one line like any PipelineError."""

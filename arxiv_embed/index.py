@@ -18,8 +18,9 @@ import faiss
 import numpy as np
 from tqdm.auto import tqdm
 
+from arxiv_embed.errors import ParamError
 from arxiv_embed.shards import count_rows
-from arxiv_embed.vectors import iter_vectors
+from arxiv_embed.vectors import iter_vectors, vector_dim
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,11 @@ def _factory(cfg: IndexConfig, dim: int, n: int) -> faiss.Index:
         key = f"IVF{nlist},Flat"
     elif cfg.type == "ivfpq":
         if dim % cfg.pq_m:
-            raise ValueError(f"index.pq_m={cfg.pq_m} must divide the embedding dimension {dim}")
+            raise ParamError(f"index.pq_m={cfg.pq_m} must divide the embedding dimension {dim}")
         nbits = min(8, int(np.log2(n_train)))  # each sub-quantiser needs at least 2**nbits training vectors
         key = f"{f'OPQ{cfg.pq_m},' if cfg.opq else ''}IVF{nlist},PQ{cfg.pq_m}x{nbits}"
     else:
-        raise ValueError(f"unknown index.type {cfg.type!r}; expected one of {', '.join(INDEX_TYPES)}")
+        raise ParamError(f"unknown index.type {cfg.type!r}; expected one of {', '.join(INDEX_TYPES)}")
     index = faiss.index_factory(dim, key, faiss.METRIC_INNER_PRODUCT)
     faiss.extract_index_ivf(index).nprobe = min(cfg.ivf_nprobe, nlist)
     return index
@@ -89,14 +90,13 @@ def build_index(folder: Path, cfg: IndexConfig, out: Path, seed: int = 0) -> tup
 
     Returns the ids in index order (position i holds ids[i]) and build statistics.
     """
-    n = count_rows(folder)
-    sample = _training_sample(folder, n, cfg.train_size, seed)
-    dim = sample.shape[1]
+    n, dim = count_rows(folder), vector_dim(folder)
     index = _factory(cfg, dim, n)
-    if not index.is_trained:
+    if not index.is_trained:  # only ivf and ivfpq read a training sample before the fill pass
+        sample = _training_sample(folder, n, cfg.train_size, seed)
         log.info("training %s on %d vectors", cfg.type, len(sample))
         index.train(sample)
-    del sample
+        del sample
     rerank = cfg.type == "ivfpq" and cfg.rerank > 0
     exact = np.lib.format.open_memmap(out / RERANK_FILE, "w+", np.float16, (n, dim)) if rerank else None
     ids, start = [], 0
@@ -191,6 +191,30 @@ def _rerank(exact: StoredVectors, queries: np.ndarray, candidates: np.ndarray, k
     top = np.take_along_axis(scores, order, axis=1)
     positions = np.where(np.isfinite(top), np.take_along_axis(candidates, order, axis=1), -1)
     return top, positions
+
+
+def merge_top_k(
+    best: tuple[np.ndarray, np.ndarray], scores: np.ndarray, positions: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k highest (score, position) pairs among the best so far and a new chunk's candidates."""
+    all_scores, all_positions = np.hstack([best[0], scores]), np.hstack([best[1], positions])
+    order = np.argsort(-all_scores, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(all_scores, order, axis=1), np.take_along_axis(all_positions, order, axis=1)
+
+
+def empty_top_k(queries: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.empty((queries, 0), dtype=np.float32), np.empty((queries, 0), dtype=np.int64)
+
+
+def exact_top_k(folder: Path, queries: np.ndarray, k: int) -> np.ndarray:
+    """Exact top-k positions of each query over the vector shards, one chunk in memory at a time."""
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    best, offset = empty_top_k(len(queries)), 0
+    for _, vectors in iter_vectors(folder):
+        scores, positions = exact_index(vectors).search(queries, min(k, len(vectors)))
+        best = merge_top_k(best, scores, positions + offset, k)
+        offset += len(vectors)
+    return best[1]
 
 
 def exact_index(vectors: np.ndarray) -> faiss.Index:

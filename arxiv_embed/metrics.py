@@ -38,6 +38,12 @@ def retrieval_report(query_labels: Sequence[str], result_labels: np.ndarray, ks:
     return report
 
 
+def recall_at_k(found: np.ndarray, truth: np.ndarray, k: int) -> float:
+    """Share of each query's exact top-k (`truth`) that an approximate search's top-k (`found`) also holds."""
+    hits = [len(set(f[:k]) & set(t[:k])) for f, t in zip(found, truth, strict=True)]
+    return float(np.mean(hits)) / k if hits else 0.0
+
+
 def classification_report(y_true: Sequence[str], y_pred: Sequence[str]) -> dict:
     """Accuracy, macro-F1 and per-category F1."""
     from sklearn.metrics import accuracy_score, f1_score

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.shards import iter_batches
+from arxiv_embed.shards import iter_batches, shard_files
 
 ID, VECTOR = "id", "vector"
 
@@ -30,6 +31,11 @@ def table_vectors(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     dim = column.type.list_size
     flat = column.values.to_numpy(zero_copy_only=False)
     return table.column(ID).to_numpy(zero_copy_only=False).astype(str), flat.reshape(-1, dim)
+
+
+def vector_dim(folder: Path) -> int:
+    """The embedding dimension of a vector-shard folder, from the first shard's schema."""
+    return pq.read_schema(shard_files(folder)[0]).field(VECTOR).type.list_size
 
 
 def iter_vectors(folder: Path, batch_rows: int = 65_536) -> Iterator[tuple[np.ndarray, np.ndarray]]:

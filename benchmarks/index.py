@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.index import IndexConfig, VectorIndex, build_index, exact_index
+from arxiv_embed.metrics import recall_at_k
 from arxiv_embed.onnx_encoder import OnnxEncoder
 from arxiv_embed.shards import shard_name
 from arxiv_embed.text import build_text
@@ -84,7 +85,7 @@ def measure(overrides: dict, shards: Path, vectors: np.ndarray, queries: np.ndar
         start = time.perf_counter()
         found = np.vstack([index.search(q[None, :], 10)[1] for q in queries])
         per_query = (time.perf_counter() - start) / len(queries)
-    recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact_top, strict=True)])
+    recall = recall_at_k(found, exact_top, 10)
     return {
         "build_s": round(build, 2),
         "bytes": int(size),

@@ -20,7 +20,6 @@ import shutil
 import time
 from pathlib import Path
 
-import faiss
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -28,8 +27,9 @@ from tqdm.auto import tqdm
 
 from arxiv_embed.atomic import write_json
 from arxiv_embed.bundle import CLASSIFIER_DIR, INDEX_DIR, MANIFEST_FILE, ONNX_DIR, make_manifest
-from arxiv_embed.index import IndexConfig, VectorIndex, build_index
+from arxiv_embed.index import IndexConfig, VectorIndex, build_index, exact_top_k
 from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR
+from arxiv_embed.metrics import recall_at_k
 from arxiv_embed.papers import PAPERS_FILE, write_papers
 from arxiv_embed.shards import shard_files, shard_name
 from arxiv_embed.vectors import iter_vectors, vectors_table
@@ -67,28 +67,12 @@ def write_synthetic(base: np.ndarray, size: int, sigma: float, folder: Path, see
     return sources, float(np.concatenate(cosines).mean())
 
 
-def exact_top(folder: Path, queries: np.ndarray, k: int) -> np.ndarray:
-    """Exact top-k positions over the vector shards, chunk by chunk (the corpus need not fit in memory twice)."""
-    best_s = np.full((len(queries), 0), -np.inf, dtype=np.float32)
-    best_p = np.zeros((len(queries), 0), dtype=np.int64)
-    offset = 0
-    for _, vectors in iter_vectors(folder, CHUNK):
-        flat = faiss.IndexFlatIP(vectors.shape[1])
-        flat.add(vectors)
-        scores, positions = flat.search(queries, k)
-        best_s, best_p = np.hstack([best_s, scores]), np.hstack([best_p, positions + offset])
-        order = np.argsort(-best_s, axis=1, kind="stable")[:, :k]
-        best_s, best_p = np.take_along_axis(best_s, order, axis=1), np.take_along_axis(best_p, order, axis=1)
-        offset += len(vectors)
-    return best_p
-
-
 def measure_recall(index: VectorIndex, queries: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     """recall@10 against the exact top 10, and milliseconds per query (queries searched one by one)."""
     start = time.perf_counter()
     found = np.vstack([index.search(q[None, :], 10)[1] for q in queries])
     per_query_ms = (time.perf_counter() - start) / len(queries) * 1000
-    recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+    recall = recall_at_k(found, truth, 10)
     return recall, per_query_ms
 
 
@@ -151,7 +135,7 @@ def main() -> None:
     sizes = {f.name: f.stat().st_size for f in sorted((models / INDEX_DIR).iterdir())}
 
     start = time.perf_counter()
-    truth = exact_top(shards, query_vectors, 10)
+    truth = exact_top_k(shards, query_vectors, 10)
     exact_seconds = time.perf_counter() - start
     recall, search_ms = measure_recall(VectorIndex(models / INDEX_DIR), query_vectors, truth)
     codes_only = measure_recall(VectorIndex(models / INDEX_DIR, rerank=False), query_vectors, truth)[0]

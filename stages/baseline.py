@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from arxiv_embed.index import empty_top_k, merge_top_k
 from arxiv_embed.layout import CORPUS_DIR, split_path
 from arxiv_embed.metrics import classification_report, neighbour_labels, retrieval_report
 from arxiv_embed.shards import iter_batches
@@ -19,14 +20,11 @@ CORPUS_CHUNK = 20_000  # corpus papers transformed and compared at a time
 QUERY_CHUNK = 512
 
 
-def top_k_merge(best: tuple[np.ndarray, np.ndarray], scores: np.ndarray, offset: int, k: int):
-    """Keep each row's k highest (score, corpus position) pairs across corpus chunks."""
+def chunk_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k highest scores of a dense chunk and their columns, in no particular order."""
     kth = min(k, scores.shape[1]) - 1
     top = np.argpartition(-scores, kth, axis=1)[:, : kth + 1]
-    all_scores = np.hstack([best[0], np.take_along_axis(scores, top, axis=1)])
-    all_positions = np.hstack([best[1], top + offset])
-    order = np.argsort(-all_scores, axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(all_scores, order, axis=1), np.take_along_axis(all_positions, order, axis=1)
+    return np.take_along_axis(scores, top, axis=1), top
 
 
 def main(params: dict) -> dict:
@@ -46,14 +44,15 @@ def main(params: dict) -> dict:
     report = classification_report(test["primary_category"], clf.predict(x_test))
     report.pop("per_category_f1")
 
-    best = (np.empty((len(test), 0), dtype=np.float32), np.empty((len(test), 0), dtype=np.int64))
+    best = empty_top_k(len(test))
     ids, categories, offset = [], [], 0
     for chunk in iter_batches(CORPUS_DIR, ["id", "title", "abstract", "primary_category"], CORPUS_CHUNK):
         x_chunk = vectorizer.transform(build_texts(chunk["title"].to_pylist(), chunk["abstract"].to_pylist(), field))
         scores = np.vstack(
             [(x_test[s : s + QUERY_CHUNK] @ x_chunk.T).toarray() for s in range(0, len(test), QUERY_CHUNK)]
         )
-        best = top_k_merge(best, scores, offset, k)
+        top_scores, top_columns = chunk_top_k(scores, k)
+        best = merge_top_k(best, top_scores, top_columns + offset, k)
         ids.append(chunk["id"].to_numpy(zero_copy_only=False))
         categories.append(chunk["primary_category"].to_numpy(zero_copy_only=False))
         offset += chunk.num_rows

@@ -9,7 +9,7 @@ import resource
 import pyarrow as pa
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.errors import PipelineError
+from arxiv_embed.errors import ParamError, PipelineError
 from arxiv_embed.layout import RAW_DIR
 from arxiv_embed.schema import COLUMNS
 from arxiv_embed.shards import write_rows
@@ -21,6 +21,8 @@ SCHEMA = pa.schema([(name, pa.string()) for name in COLUMNS])
 
 def main(params: dict) -> dict:
     data = params["data"]
+    if not isinstance(data["shard_rows"], int) or data["shard_rows"] < 1:
+        raise ParamError(f"data.shard_rows must be a positive number of papers, not {data['shard_rows']!r}")
     stream = PaperStream(data["source"], data.get("max_papers"))
     with atomic_path(RAW_DIR, is_dir=True) as tmp:
         shards = write_rows(stream, tmp, SCHEMA, data["shard_rows"])

@@ -8,14 +8,16 @@ import json
 import time
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.bundle import PARITY_FILE
 from arxiv_embed.corpus_encoder import EncoderSpec, resolve_device
 from arxiv_embed.embedding import embed_local
-from arxiv_embed.errors import PipelineError
+from arxiv_embed.errors import ParamError, PipelineError
 from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR, EMBEDDINGS_DIR, ENCODER_DIR, ONNX_DIR, split_path
+from arxiv_embed.onnx_encoder import MODEL_FILES
 from arxiv_embed.params import section
 from arxiv_embed.ray_engine import RayConfig, embed_ray
 from arxiv_embed.stage import run_stage
@@ -28,7 +30,11 @@ ENGINES = ("local", "ray")
 def main(params: dict) -> dict:
     cfg, field = params["embed"], params["text"]["field"]
     if cfg["engine"] not in ENGINES:
-        raise PipelineError(f"unknown embed.engine {cfg['engine']!r}; expected one of {', '.join(ENGINES)}")
+        raise ParamError(f"unknown embed.engine {cfg['engine']!r}; expected one of {', '.join(ENGINES)}")
+    if cfg["onnx_variant"] not in MODEL_FILES:
+        raise ParamError(
+            f"unknown embed.onnx_variant {cfg['onnx_variant']!r}; expected one of {', '.join(MODEL_FILES)}"
+        )
     spec = EncoderSpec(
         onnx_dir=str(ONNX_DIR),
         torch_dir=str(ENCODER_DIR),
@@ -52,9 +58,11 @@ def main(params: dict) -> dict:
         else:
             papers = embed_local(spec, CORPUS_DIR, out, field, cfg["batch_rows"])
         seconds = time.perf_counter() - start
-        for split in SPLITS:
-            ids = pd.read_parquet(split_path(split), columns=["id"])["id"].to_numpy()
-            save_vectors(tmp / f"{split}.npz", ids.tolist(), select_vectors(out, ids))
+        split_ids = {s: pd.read_parquet(split_path(s), columns=["id"])["id"].to_numpy() for s in SPLITS}
+        vectors = select_vectors(out, np.concatenate(list(split_ids.values())))  # one pass over the corpus
+        for split, ids in split_ids.items():
+            save_vectors(tmp / f"{split}.npz", ids.tolist(), vectors[: len(ids)])
+            vectors = vectors[len(ids) :]
     return {
         "engine": cfg["engine"],
         "encoder": spec.name,

@@ -3,33 +3,22 @@
 Test papers are the queries; they search the whole served corpus, with each query paper itself excluded.
 """
 
-import faiss
-import numpy as np
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.bundle import load_bundle
+from arxiv_embed.index import exact_top_k
 from arxiv_embed.layout import CORPUS_VECTORS_DIR, METRICS_DIR, MODELS_DIR, split_path
 from arxiv_embed.metrics import (
     classification_report,
     neighbour_labels,
     per_category_precision,
     precision_curve,
+    recall_at_k,
     retrieval_report,
 )
 from arxiv_embed.stage import run_stage
 from arxiv_embed.text import build_texts
-from arxiv_embed.vectors import iter_vectors
-
-
-def recall_against_exact(approx_positions: np.ndarray, queries: np.ndarray, k: int) -> float:
-    """Share of the exact top-k (over the corpus vectors, filled chunk by chunk) that the served index returns."""
-    exact = faiss.IndexFlatIP(queries.shape[1])
-    for _, vectors in iter_vectors(CORPUS_VECTORS_DIR):
-        exact.add(vectors)
-    _, top = exact.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-    hits = [len(set(a[:k]) & set(e)) for a, e in zip(approx_positions, top, strict=True)]
-    return float(np.mean(hits)) / k
 
 
 def main(params: dict) -> dict:
@@ -53,7 +42,8 @@ def main(params: dict) -> dict:
         onnx_variant=bundle.encoder.variant,
     )
     if bundle.manifest["index_type"] != "flat":
-        report[f"index_recall@{k_max}"] = round(recall_against_exact(positions, queries, k_max), 4)
+        exact = exact_top_k(CORPUS_VECTORS_DIR, queries, k_max)
+        report[f"index_recall@{k_max}"] = round(recall_at_k(positions, exact, k_max), 4)
     with atomic_path(METRICS_DIR / "precision_at_k.csv") as tmp:
         pd.DataFrame(precision_curve(labels, neighbours)).to_csv(tmp, index=False)
     with atomic_path(METRICS_DIR / "eval_per_category.csv") as tmp:

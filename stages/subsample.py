@@ -50,12 +50,12 @@ def main(params: dict) -> dict:
     with atomic_path(PROCESSED_DIR, is_dir=True) as tmp:
         (tmp / CORPUS_DIR.name).mkdir()
         for number, path in enumerate(shards):  # pass 2
-            table = pq.read_table(path)
             rows = corpus.loc[corpus["shard"] == number, "row"].to_numpy()
+            kept = pq.read_table(path).take(rows)
             if len(rows):
-                pq.write_table(table.take(rows), tmp / CORPUS_DIR.name / shard_name(number))
+                pq.write_table(kept, tmp / CORPUS_DIR.name / shard_name(number))
                 corpus_papers += len(rows)
-            chosen = table.take(rows).to_pandas()
+            chosen = kept.to_pandas()
             chosen = chosen[chosen["id"].isin(split_of.index)]
             for name, df in chosen.groupby(chosen["id"].map(split_of)):
                 parts[name].append(df)
