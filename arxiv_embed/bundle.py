@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from arxiv_embed.classifier import CLASSIFIER_FILE, LinearClassifier
+from arxiv_embed.classify.classifier import CLASSIFIER_FILE, HYBRID_FILE, TEXT_CLASSIFIER_FILE, HybridClassifier
+from arxiv_embed.classify.tfidf import IDF_FILE, TERMS_FILE
+from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.index import INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE, VectorIndex
-from arxiv_embed.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
-from arxiv_embed.papers import PAPERS_FILE, PaperStore
+from arxiv_embed.search.index import INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE, VectorIndex
+from arxiv_embed.search.papers import PAPERS_FILE, PaperStore
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,10 @@ BUNDLE_FILES = [
     f"{ONNX_DIR}/{TOKENIZER_FILE}",
     f"{ONNX_DIR}/{CONFIG_FILE}",
     f"{CLASSIFIER_DIR}/{CLASSIFIER_FILE}",
+    f"{CLASSIFIER_DIR}/{TEXT_CLASSIFIER_FILE}",
+    f"{CLASSIFIER_DIR}/{TERMS_FILE}",
+    f"{CLASSIFIER_DIR}/{IDF_FILE}",
+    f"{CLASSIFIER_DIR}/{HYBRID_FILE}",
     f"{INDEX_DIR}/{INDEX_FILE}",
     f"{INDEX_DIR}/{INDEX_CONFIG_FILE}",
     f"{INDEX_DIR}/{PAPERS_FILE}",
@@ -97,7 +102,7 @@ class Bundle:
 
     manifest: dict[str, Any]
     encoder: OnnxEncoder
-    classifier: LinearClassifier
+    classifier: HybridClassifier
     index: VectorIndex
     papers: PaperStore
 
@@ -125,13 +130,14 @@ def load_bundle(models_dir: str | os.PathLike, variant: str | None = None, threa
         raise BundleError("the int8 model failed its parity bar in the export stage; serve fp32 instead")
 
     encoder = OnnxEncoder(models_dir / ONNX_DIR, variant=variant, threads=threads)
-    classifier = LinearClassifier.load(models_dir / CLASSIFIER_DIR / CLASSIFIER_FILE)
+    classifier = HybridClassifier.load(models_dir / CLASSIFIER_DIR)
     index = VectorIndex(models_dir / INDEX_DIR)
     papers = PaperStore(models_dir / INDEX_DIR / PAPERS_FILE)
     dim = manifest["dim"]
     checks = {
         "encoder dimension": (encoder.dim, dim),
-        "classifier dimension": (classifier.coef.shape[1], dim),
+        "classifier dimension": (classifier.embedding.coef.shape[1], dim),
+        "TF-IDF classifier features": (classifier.text.coef.shape[1], classifier.features.size),
         "index dimension": (index.d, dim),
         "index size": (index.ntotal, manifest["index_size"]),
         "papers table size": (len(papers), manifest["index_size"]),

@@ -14,8 +14,11 @@ from arxiv_embed.layout import METRICS_DIR
 from arxiv_embed.params import load_params
 
 
-def run_stage(name: str, main: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    """Run `main(params)`; write its metrics plus `seconds` to metrics/<name>.json; errors become one line."""
+def run_stage(name: str, main: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
+    """Run `main(params)`; write its metrics plus `seconds` to metrics/<name>.json; errors become one line.
+
+    `main` returns None on the torchrun ranks that must not write (all but rank 0).
+    """
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(message)s")
     start = time.perf_counter()
     try:
@@ -23,6 +26,8 @@ def run_stage(name: str, main: Callable[[dict[str, Any]], dict[str, Any]]) -> No
     except PipelineError as err:
         print(f"error: {name}: {err}", file=sys.stderr)
         raise SystemExit(1) from None
+    if metrics is None:
+        return
     metrics["seconds"] = round(time.perf_counter() - start, 2)
     write_json(METRICS_DIR / f"{name}.json", metrics)
     logging.getLogger(name).info("done in %.1fs", metrics["seconds"])

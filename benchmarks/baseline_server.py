@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sentence_transformers import SentenceTransformer
 
 from arxiv_embed.bundle import INDEX_DIR
-from arxiv_embed.index import VectorIndex
+from arxiv_embed.search.index import VectorIndex
 from serve.schemas import SearchRequest
 
 models = os.environ.get("ARXIV_EMBED_MODELS_DIR", "models")

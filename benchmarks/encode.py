@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from arxiv_embed.index import exact_index
-from arxiv_embed.metrics import neighbour_labels, retrieval_report
-from arxiv_embed.models import load_trained_encoder
-from arxiv_embed.onnx_encoder import OnnxEncoder
-from arxiv_embed.text import build_text, build_texts
+from arxiv_embed.data.text import build_text, build_texts
+from arxiv_embed.encode.onnx_encoder import OnnxEncoder
+from arxiv_embed.evaluation.metrics import neighbour_labels, retrieval_report
+from arxiv_embed.search.index import exact_index
+from arxiv_embed.train.models import load_trained_encoder
 from benchmarks.common import real_papers, report
 
 

@@ -21,12 +21,12 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.index import IndexConfig, VectorIndex, build_index, exact_index
-from arxiv_embed.metrics import recall_at_k
-from arxiv_embed.onnx_encoder import OnnxEncoder
-from arxiv_embed.shards import shard_name
-from arxiv_embed.text import build_text
-from arxiv_embed.vectors import vectors_table
+from arxiv_embed.data.shards import shard_name
+from arxiv_embed.data.text import build_text
+from arxiv_embed.encode.onnx_encoder import OnnxEncoder
+from arxiv_embed.encode.vectors import vectors_table
+from arxiv_embed.evaluation.metrics import recall_at_k
+from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index, exact_index
 from benchmarks.common import report, sample_path
 
 CANDIDATES = {

@@ -27,12 +27,12 @@ from tqdm.auto import tqdm
 
 from arxiv_embed.atomic import write_json
 from arxiv_embed.bundle import CLASSIFIER_DIR, INDEX_DIR, MANIFEST_FILE, ONNX_DIR, make_manifest
-from arxiv_embed.index import IndexConfig, VectorIndex, build_index, exact_top_k
+from arxiv_embed.data.shards import shard_files, shard_name
+from arxiv_embed.encode.vectors import iter_vectors, vectors_table
+from arxiv_embed.evaluation.metrics import recall_at_k
 from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR
-from arxiv_embed.metrics import recall_at_k
-from arxiv_embed.papers import PAPERS_FILE, write_papers
-from arxiv_embed.shards import shard_files, shard_name
-from arxiv_embed.vectors import iter_vectors, vectors_table
+from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index, exact_top_k
+from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from benchmarks.common import report
 from benchmarks.serve import load, start_server
 

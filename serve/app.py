@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from arxiv_embed.bundle import Bundle, load_bundle
-from arxiv_embed.text import build_text
+from arxiv_embed.data.text import build_text
 from serve.batcher import MicroBatcher
 from serve.limits import BodySizeLimit
 from serve.schemas import (
@@ -145,7 +145,7 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
         text = build_text(body.title or "", body.abstract or "", field)
         if not text:
             raise HTTPException(422, f"this model reads the {field.replace('_', ' and ')}: send that field")
-        probs = state.bundle.classifier.predict_proba(await encode(state, [text]))[0]
+        probs = state.bundle.classifier.predict_proba(await encode(state, [text]), [text])[0]
         top = np.argsort(-probs)[: body.k]
         classes = state.bundle.classifier.classes
         return ClassifyResponse(

@@ -5,11 +5,11 @@ import time
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.index import IndexConfig, build_index
+from arxiv_embed.data.shards import shard_files
 from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR, MODELS_DIR
-from arxiv_embed.papers import PAPERS_FILE, write_papers
 from arxiv_embed.params import section
-from arxiv_embed.shards import shard_files
+from arxiv_embed.search.index import IndexConfig, build_index
+from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from arxiv_embed.stage import run_stage
 
 

@@ -9,11 +9,11 @@ import resource
 import pyarrow as pa
 
 from arxiv_embed.atomic import atomic_path
+from arxiv_embed.data.schema import COLUMNS
+from arxiv_embed.data.shards import write_rows
+from arxiv_embed.data.sources import OFFLINE_FIX, PaperStream
 from arxiv_embed.errors import ParamError, PipelineError
 from arxiv_embed.layout import RAW_DIR
-from arxiv_embed.schema import COLUMNS
-from arxiv_embed.shards import write_rows
-from arxiv_embed.sources import OFFLINE_FIX, PaperStream
 from arxiv_embed.stage import run_stage
 
 SCHEMA = pa.schema([(name, pa.string()) for name in COLUMNS])

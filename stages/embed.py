@@ -13,16 +13,16 @@ import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.bundle import PARITY_FILE
-from arxiv_embed.corpus_encoder import EncoderSpec, resolve_device
-from arxiv_embed.embedding import embed_local
+from arxiv_embed.data.subsample import SPLITS
+from arxiv_embed.encode.corpus_encoder import EncoderSpec, resolve_device
+from arxiv_embed.encode.embedding import embed_local
+from arxiv_embed.encode.onnx_encoder import MODEL_FILES
+from arxiv_embed.encode.ray_engine import RayConfig, embed_ray
+from arxiv_embed.encode.vectors import save_vectors, select_vectors
 from arxiv_embed.errors import ParamError, PipelineError
 from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR, EMBEDDINGS_DIR, ENCODER_DIR, ONNX_DIR, split_path
-from arxiv_embed.onnx_encoder import MODEL_FILES
 from arxiv_embed.params import section
-from arxiv_embed.ray_engine import RayConfig, embed_ray
 from arxiv_embed.stage import run_stage
-from arxiv_embed.subsample import SPLITS
-from arxiv_embed.vectors import save_vectors, select_vectors
 
 ENGINES = ("local", "ray")
 

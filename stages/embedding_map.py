@@ -3,12 +3,12 @@
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.embedding_map import draw_maps
+from arxiv_embed.data.text import build_texts
+from arxiv_embed.encode.vectors import load_vectors
+from arxiv_embed.evaluation.embedding_map import draw_maps
 from arxiv_embed.layout import METRICS_DIR, embeddings_path, split_path
-from arxiv_embed.models import load_sentence_model
 from arxiv_embed.stage import run_stage
-from arxiv_embed.text import build_texts
-from arxiv_embed.vectors import load_vectors
+from arxiv_embed.train.models import load_sentence_model
 
 MAP_FILE = METRICS_DIR / "embedding_map.png"
 

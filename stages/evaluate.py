@@ -3,13 +3,16 @@
 Test papers are the queries; they search the whole served corpus, with each query paper itself excluded.
 """
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.bundle import load_bundle
-from arxiv_embed.index import exact_top_k
-from arxiv_embed.layout import CORPUS_VECTORS_DIR, METRICS_DIR, MODELS_DIR, split_path
-from arxiv_embed.metrics import (
+from arxiv_embed.data.shards import shard_files
+from arxiv_embed.data.text import build_texts
+from arxiv_embed.evaluation.metrics import (
     classification_report,
     neighbour_labels,
     per_category_precision,
@@ -17,8 +20,18 @@ from arxiv_embed.metrics import (
     recall_at_k,
     retrieval_report,
 )
+from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR, METRICS_DIR, MODELS_DIR, split_path
+from arxiv_embed.search.index import exact_top_k
 from arxiv_embed.stage import run_stage
-from arxiv_embed.text import build_texts
+
+
+def category_lists(corpus_ids: np.ndarray) -> np.ndarray:
+    """Every corpus paper's categories (cross-lists included), in the served index's order."""
+    table = pa.concat_tables(pq.read_table(p, columns=["id", "categories"]) for p in shard_files(CORPUS_DIR))
+    by_id = pd.Series(
+        table["categories"].to_numpy(zero_copy_only=False), index=table["id"].to_numpy(zero_copy_only=False)
+    )
+    return by_id.reindex(corpus_ids).to_numpy()
 
 
 def main(params: dict) -> dict:
@@ -32,9 +45,13 @@ def main(params: dict) -> dict:
     labels = test["primary_category"].to_numpy()
     corpus_ids, corpus_categories = bundle.papers.column("id"), bundle.papers.column("category")
     neighbours = neighbour_labels(test["id"], positions, corpus_ids, corpus_categories, k_max)
-    report = retrieval_report(labels, neighbours, ks)
-    classified = classification_report(labels, bundle.classifier.predict(queries))
-    report.update(accuracy=classified["accuracy"], macro_f1=classified["macro_f1"])
+    cross_listed = neighbour_labels(test["id"], positions, corpus_ids, category_lists(corpus_ids), k_max)
+    report = retrieval_report(labels, neighbours, ks, test["categories"].tolist(), cross_listed)
+    served = classification_report(labels, bundle.classifier.predict(queries, texts))
+    embedding = classification_report(labels, bundle.classifier.embedding.predict(queries))
+    report.update({k: v for k, v in served.items() if k.startswith("accuracy")}, macro_f1=served["macro_f1"])
+    report.update({f"embedding_{k}": v for k, v in embedding.items() if k.startswith("accuracy")})
+    report["embedding_weight"] = bundle.classifier.weight
     report.update(
         queries=len(test),
         corpus=len(bundle.papers),

@@ -6,12 +6,12 @@ import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.bundle import PARITY_FILE
+from arxiv_embed.data.text import build_texts
+from arxiv_embed.encode.onnx_export import export_onnx, parity, quantize_int8
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.layout import ENCODER_DIR, MODELS_DIR, split_path
-from arxiv_embed.models import load_trained_encoder
-from arxiv_embed.onnx_export import export_onnx, parity, quantize_int8
 from arxiv_embed.stage import run_stage
-from arxiv_embed.text import build_texts
+from arxiv_embed.train.models import load_trained_encoder
 
 
 def main(params: dict) -> dict:

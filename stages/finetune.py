@@ -1,28 +1,39 @@
-"""Stage finetune: contrastive fine-tuning of the base model on same-category pairs from the train split."""
+"""Stage finetune: contrastive fine-tuning of the base model on same-category pairs from the train split.
+
+Runs as one process or as `torchrun --nproc_per_node=N -m stages.finetune` (dvc.yaml: `train.processes`);
+every rank trains, rank 0 alone writes the encoder and metrics.
+"""
 
 import time
 
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.layout import ENCODER_DIR, METRICS_DIR, split_path
-from arxiv_embed.models import load_sentence_model
+from arxiv_embed.layout import ENCODER_DIR, METRICS_DIR, TOKENS_FILE, split_path
 from arxiv_embed.params import section
 from arxiv_embed.stage import run_stage
-from arxiv_embed.training import TrainConfig, finetune, make_pairs, pick_device, save_model
+from arxiv_embed.train.distributed import is_main_process, world_size
+from arxiv_embed.train.models import load_sentence_model
+from arxiv_embed.train.tokens import TokenCache
+from arxiv_embed.train.training import TrainConfig, finetune, make_pairs, pick_device, save_model
 
 
-def main(params: dict) -> dict:
+def main(params: dict) -> dict | None:
     cfg = section(params, "train", TrainConfig)
     device = pick_device(cfg.device)
     model = load_sentence_model(params["model"]["name"], device, params["model"]["max_seq_length"])
     curve, rows, seconds = [], 0, 0.0
     if cfg.epochs > 0:
-        pairs = make_pairs(pd.read_parquet(split_path("train")), params["text"]["field"], cfg)
+        tokens = TokenCache.load(TOKENS_FILE)
+        pairs = make_pairs(
+            pd.read_parquet(split_path("train"), columns=["primary_category"])["primary_category"].to_numpy(), cfg
+        )
         rows = len(pairs)
         start = time.perf_counter()
-        curve = finetune(model, pairs, cfg, device)
+        curve = finetune(model, pairs, tokens, cfg, device)
         seconds = time.perf_counter() - start
+    if not is_main_process():
+        return None
     with atomic_path(ENCODER_DIR, is_dir=True) as tmp:
         save_model(model, tmp)
     with atomic_path(METRICS_DIR / "train_loss.csv") as tmp:
@@ -30,6 +41,7 @@ def main(params: dict) -> dict:
     texts_per_row = 1 if cfg.loss == "batch_hard_soft_margin" else 2
     return {
         "device": device,
+        "world_size": world_size(),
         "loss_fn": cfg.loss,
         "rows": rows,
         "final_loss": round(curve[-1]["loss"], 4) if curve else None,

@@ -9,11 +9,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.layout import CORPUS_DIR, METRICS_DIR, PROCESSED_DIR, RAW_DIR, split_path
-from arxiv_embed.params import section
-from arxiv_embed.shards import shard_files, shard_name
-from arxiv_embed.stage import run_stage
-from arxiv_embed.subsample import (
+from arxiv_embed.data.shards import shard_files, shard_name
+from arxiv_embed.data.subsample import (
     SPLITS,
     SubsampleConfig,
     cap_categories,
@@ -23,6 +20,9 @@ from arxiv_embed.subsample import (
     select_corpus,
     stratified_split,
 )
+from arxiv_embed.layout import CORPUS_DIR, METRICS_DIR, PROCESSED_DIR, RAW_DIR, split_path
+from arxiv_embed.params import section
+from arxiv_embed.stage import run_stage
 
 KEY_COLUMNS = ["id", "title", "abstract", "primary_category"]
 

@@ -58,3 +58,10 @@ def test_download_benchmark(sample: Path, tmp_path: Path) -> None:
     result = bench("benchmarks.download", [], tmp_path)
     assert result["runs"]["x2"]["papers"] == 2 * result["runs"]["x1"]["papers"] == 4000
     assert result["runs"]["x2"]["shards"] == 4 and result["runs"]["x1"]["peak_rss_mb"] > 0
+
+
+def test_data_path_benchmark(sample: Path, tmp_path: Path) -> None:
+    result = bench("benchmarks.data_path", [], tmp_path)
+    assert set(result["samplers"]) == {"mnrl_distinct", "mnrl_masked"} and result["texts_per_second"] > 0
+    assert all(s["texts"] > 0 and s["padding_share"] < 0.3 for s in result["samplers"].values())
+    assert result["cpu"]["cores"] >= 1 and "avx2" in result["cpu"]

@@ -9,10 +9,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from arxiv_embed.index import INDEX_TYPES, RERANK_FILE, IndexConfig, VectorIndex, build_index, exact_index
-from arxiv_embed.papers import PaperStore, write_papers
-from arxiv_embed.shards import shard_name
-from arxiv_embed.vectors import vectors_table
+from arxiv_embed.data.shards import shard_name
+from arxiv_embed.encode.vectors import vectors_table
+from arxiv_embed.search.index import INDEX_TYPES, RERANK_FILE, IndexConfig, VectorIndex, build_index, exact_index
+from arxiv_embed.search.papers import PaperStore, write_papers
 
 CFG = IndexConfig(
     type="flat", hnsw_m=16, hnsw_ef_construction=100, hnsw_ef_search=64, ivf_nlist=16, ivf_nprobe=8,

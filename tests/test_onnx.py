@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from arxiv_embed.models import load_sentence_model
-from arxiv_embed.onnx_encoder import OnnxEncoder
-from arxiv_embed.onnx_export import export_onnx, parity, quantize_int8
-from arxiv_embed.text import build_text
+from arxiv_embed.data.text import build_text
+from arxiv_embed.encode.onnx_encoder import OnnxEncoder
+from arxiv_embed.encode.onnx_export import export_onnx, parity, quantize_int8
+from arxiv_embed.train.models import load_sentence_model
 
 
 @pytest.fixture(scope="module")

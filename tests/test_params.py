@@ -49,6 +49,6 @@ def test_dvc_yaml_params_exist() -> None:
             for part in key.split("."):
                 assert part in node, f"stage {name} lists param {key} that params.yaml lacks"
                 node = node[part]
-        module = stage["cmd"].removeprefix("python -m ")
+        module = stage["cmd"].split(" -m ")[-1]  # `python -m X` or `torchrun ... -m X`
         assert f"{module.replace('.', '/')}.py" in stage["deps"], f"stage {name} must depend on its script"
     assert os.path.isfile(ROOT / params["data"]["source"])

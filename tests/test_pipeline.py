@@ -19,6 +19,7 @@ OUTS = [
     "data/raw/part-00000.parquet",
     "data/raw/part-00002.parquet",
     "data/processed/train.parquet",
+    "data/tokens/train.npz",
     "data/processed/val.parquet",
     "data/processed/test.parquet",
     "data/processed/corpus/part-00002.parquet",
@@ -56,6 +57,9 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     assert embed == {**embed, "engine": "local", "encoder": "onnx-int8", "corpus_vectors": len(tiny_rows)}
     train = metrics(pipeline_repo, "train")
     assert train["rows"] == 48 and train["final_loss"] is not None and train["device"] == "cpu"
+    assert train["world_size"] == 1 and train["texts_per_second"] > 0
+    tokens = metrics(pipeline_repo, "tokenize")
+    assert tokens["texts"] == sub["train_papers"] and 0 < tokens["mean_length"] <= 64
     assert (pipeline_repo / "metrics" / "train_loss.csv").read_text().count("\n") > 1
     assert any((pipeline_repo / "wandb").glob("offline-run-*")), "W&B logs offline by default"
     onnx = metrics(pipeline_repo, "onnx")
@@ -64,8 +68,15 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     assert set(ev) >= {"p@1", "p@5", "p@10", "mrr@10", "accuracy", "macro_f1", "seconds"}
     assert ev["corpus"] == len(tiny_rows) and ev["onnx_variant"] == "int8"
     assert 0.3 < ev["p@10"] <= 1 and 0.3 < ev["accuracy"] <= 1
+    for name in ("p@10", "accuracy", "embedding_accuracy", "p@10_any_category"):
+        assert ev[f"{name}_lo"] <= ev[name] <= ev[f"{name}_hi"], name
+    assert ev["p@10_any_category"] >= ev["p@10"]  # sharing the primary category is sharing a category
     base = metrics(pipeline_repo, "baseline")
-    assert set(base) >= {"p@10", "accuracy", "macro_f1"} and base["corpus"] == len(tiny_rows)
+    assert set(base) >= {"p@10", "p@10_lo", "accuracy", "accuracy_hi", "macro_f1", "p@10_any_category"}
+    assert base["corpus"] == len(tiny_rows)
+    clf = metrics(pipeline_repo, "classifier")
+    assert clf["tfidf_accuracy"] == base["accuracy"]  # the hybrid's TF-IDF half is the baseline's model
+    assert clf["embedding_weight"] == ev["embedding_weight"]
     manifest = json.loads((pipeline_repo / "models/manifest.json").read_text())
     assert set(manifest["versions"]) >= {"torch", "onnxruntime", "faiss-cpu", "scikit-learn"}
     emb = np.load(pipeline_repo / "data/embeddings/test.npz")

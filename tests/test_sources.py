@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from arxiv_embed.data.sources import read_papers
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.sources import read_papers
 
 
 def test_snapshot_jsonl_gz_reads_real_papers(tiny_source: Path, tiny_rows: list[dict]) -> None:
@@ -89,7 +89,7 @@ def test_bad_sources_give_one_clear_error(tmp_path: Path, name: str, message: st
 
 
 def test_unreachable_hub_names_the_offline_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    from arxiv_embed import hub
+    from arxiv_embed.data import hub
 
     hub.hub_reachable.cache_clear()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

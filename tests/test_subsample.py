@@ -7,9 +7,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from arxiv_embed.errors import PipelineError
-from arxiv_embed.sources import read_papers
-from arxiv_embed.subsample import (
+from arxiv_embed.data.sources import read_papers
+from arxiv_embed.data.subsample import (
     SubsampleConfig,
     cap_categories,
     clean,
@@ -17,6 +16,7 @@ from arxiv_embed.subsample import (
     select_corpus,
     stratified_split,
 )
+from arxiv_embed.errors import PipelineError
 
 CFG = SubsampleConfig(
     min_abstract_chars=100, min_per_category=10, max_per_category=20, val_fraction=0.2, test_fraction=0.2, seed=1

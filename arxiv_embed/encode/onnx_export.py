@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
 
+from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
 
 log = logging.getLogger(__name__)
 

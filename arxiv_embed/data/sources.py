@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
+from arxiv_embed.data.hub import hub_reachable
+from arxiv_embed.data.schema import to_paper
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.hub import hub_reachable
-from arxiv_embed.schema import to_paper
 
 log = logging.getLogger(__name__)
 

@@ -48,19 +48,11 @@ def resolve_device(requested: str) -> str:
 def load_encoder(spec: EncoderSpec) -> Encode:
     """A function from texts to L2-normalised float32 vectors."""
     if spec.device == "cpu":
-        from arxiv_embed.onnx_encoder import OnnxEncoder
+        from arxiv_embed.encode.onnx_encoder import OnnxEncoder
 
         encoder = OnnxEncoder(spec.onnx_dir, variant=spec.variant, threads=spec.threads)
         return lambda texts: encoder.encode(texts, batch_size=spec.batch_size)
 
-    import torch
+    from arxiv_embed.encode.torch_encoder import TorchCorpusEncoder
 
-    from arxiv_embed.models import load_trained_encoder
-
-    model = load_trained_encoder(Path(spec.torch_dir), spec.device).to(torch.bfloat16)
-
-    def encode(texts: list[str]) -> np.ndarray:
-        vectors = model.encode(texts, batch_size=spec.batch_size, normalize_embeddings=True, convert_to_tensor=True)
-        return vectors.float().cpu().numpy()
-
-    return encode
+    return TorchCorpusEncoder(Path(spec.torch_dir), spec.device, spec.batch_size).encode

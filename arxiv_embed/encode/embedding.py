@@ -1,6 +1,6 @@
 """Embedding the corpus shards with the local engine: one process, shard by shard, batch by batch.
 
-`embed_table` is the unit of work shared with the Ray engine (arxiv_embed.ray_engine): a table of papers in,
+`embed_table` is the unit of work shared with the Ray engine (arxiv_embed.encode.ray_engine): a table of papers in,
 a table of (id, vector) out, so both engines produce the same vectors from the same encoder.
 """
 
@@ -12,10 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from arxiv_embed.corpus_encoder import Encode, EncoderSpec, load_encoder
-from arxiv_embed.shards import count_rows, shard_files
-from arxiv_embed.text import build_texts
-from arxiv_embed.vectors import vectors_table
+from arxiv_embed.data.shards import count_rows, shard_files
+from arxiv_embed.data.text import build_texts
+from arxiv_embed.encode.corpus_encoder import Encode, EncoderSpec, load_encoder
+from arxiv_embed.encode.vectors import vectors_table
 
 TEXT_COLUMNS = ["id", "title", "abstract"]
 

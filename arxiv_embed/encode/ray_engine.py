@@ -19,11 +19,11 @@ import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from arxiv_embed.corpus_encoder import EncoderSpec, load_encoder
-from arxiv_embed.embedding import TEXT_COLUMNS, embed_table
+from arxiv_embed.data.shards import count_rows
+from arxiv_embed.encode.corpus_encoder import EncoderSpec, load_encoder
+from arxiv_embed.encode.embedding import TEXT_COLUMNS, embed_table
+from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE
-from arxiv_embed.shards import count_rows
 
 log = logging.getLogger(__name__)
 

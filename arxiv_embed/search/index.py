@@ -18,9 +18,9 @@ import faiss
 import numpy as np
 from tqdm.auto import tqdm
 
+from arxiv_embed.data.shards import count_rows
+from arxiv_embed.encode.vectors import iter_vectors, vector_dim
 from arxiv_embed.errors import ParamError
-from arxiv_embed.shards import count_rows
-from arxiv_embed.vectors import iter_vectors, vector_dim
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.shards import iter_batches, shard_files
+from arxiv_embed.data.shards import iter_batches, shard_files
 
 ID, VECTOR = "id", "vector"
 

@@ -25,16 +25,58 @@ def mrr_at_k(relevant: np.ndarray, k: int) -> float:
     return float(np.where(hit, 1.0 / (first + 1), 0.0).mean())
 
 
+BOOTSTRAP_SAMPLES = 1000
+
+
 def relevance(query_labels: Sequence[str], result_labels: np.ndarray) -> np.ndarray:
     """Boolean matrix: does each result's category equal its query's category."""
     return np.asarray(result_labels) == np.asarray(query_labels)[:, None]
 
 
-def retrieval_report(query_labels: Sequence[str], result_labels: np.ndarray, ks: Sequence[int]) -> dict:
-    """P@k for each k and MRR@max(k), rounded for metrics files."""
+def shared_category(query_categories: Sequence[str], result_categories: np.ndarray) -> np.ndarray:
+    """Boolean matrix: does each result share any arXiv category (cross-lists included) with its query.
+
+    Both sides are space-separated category lists, as arXiv writes them; a missing result (None) shares nothing.
+    """
+    rows = []
+    for query, results in zip(query_categories, result_categories, strict=True):
+        wanted = set(query.split())
+        rows.append([bool(r) and not wanted.isdisjoint(r.split()) for r in results])
+    return np.array(rows, dtype=bool).reshape(len(rows), -1)
+
+
+def bootstrap_interval(per_query: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of the mean of per-query scores, resampling queries with replacement."""
+    if not len(per_query):
+        return 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = per_query[rng.integers(0, len(per_query), (BOOTSTRAP_SAMPLES, len(per_query)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return round(float(low), 4), round(float(high), 4)
+
+
+def with_interval(report: dict, name: str, per_query: np.ndarray) -> None:
+    """Add `name` (the mean) and its 95% bootstrap interval as `name_lo` / `name_hi`, flat for dvc metrics."""
+    report[name] = round(float(per_query.mean()), 4) if len(per_query) else 0.0
+    report[f"{name}_lo"], report[f"{name}_hi"] = bootstrap_interval(per_query)
+
+
+def retrieval_report(
+    query_labels: Sequence[str],
+    result_labels: np.ndarray,
+    ks: Sequence[int],
+    query_categories: Sequence[str] | None = None,
+    result_categories: np.ndarray | None = None,
+) -> dict:
+    """P@k for each k (with 95% intervals), MRR@max(k), and P@k counting any shared category when given."""
     rel = relevance(query_labels, result_labels)
-    report = {f"p@{k}": round(precision_at_k(rel, k), 4) for k in ks}
+    report: dict = {}
+    for k in ks:
+        with_interval(report, f"p@{k}", rel[:, :k].mean(axis=1))
     report[f"mrr@{max(ks)}"] = round(mrr_at_k(rel, max(ks)), 4)
+    if query_categories is not None:
+        shared = shared_category(query_categories, result_categories)
+        with_interval(report, f"p@{max(ks)}_any_category", shared[:, : max(ks)].mean(axis=1))
     return report
 
 
@@ -46,15 +88,15 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray, k: int) -> float:
 
 def classification_report(y_true: Sequence[str], y_pred: Sequence[str]) -> dict:
     """Accuracy, macro-F1 and per-category F1."""
-    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.metrics import f1_score
 
     labels = sorted(set(y_true))
     per_category = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
-    return {
-        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
-        "macro_f1": round(float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)), 4),
-        "per_category_f1": {c: round(float(f), 4) for c, f in zip(labels, per_category, strict=True)},
-    }
+    report: dict = {}
+    with_interval(report, "accuracy", (np.asarray(y_true) == np.asarray(y_pred)).astype(float))
+    report["macro_f1"] = round(float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)), 4)
+    report["per_category_f1"] = {c: round(float(f), 4) for c, f in zip(labels, per_category, strict=True)}
+    return report
 
 
 def neighbour_labels(query_ids, positions: np.ndarray, corpus_ids, corpus_labels, k: int) -> np.ndarray:

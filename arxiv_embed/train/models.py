@@ -6,8 +6,8 @@ import importlib
 import logging
 from pathlib import Path
 
+from arxiv_embed.data.hub import hub_reachable
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.hub import hub_reachable
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +57,11 @@ def load_trained_encoder(folder: Path, device: str):
     if not (folder / "modules.json").is_file():
         raise PipelineError(f"{folder} is not a sentence-transformers folder: run the finetune stage first")
     return load_sentence_model(str(folder), device)
+
+
+def load_tokenizer(name: str):
+    """The fast tokenizer of a base model, from the same place `load_sentence_model` would load it."""
+    from transformers import AutoTokenizer
+
+    resolved = resolve_model(name)
+    return AutoTokenizer.from_pretrained(resolved, local_files_only=Path(resolved).is_dir())

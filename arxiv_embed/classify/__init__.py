@@ -1,0 +1,1 @@
+"""The served classifiers: logistic regression on embeddings and TF-IDF, blended."""

@@ -1,0 +1,1 @@
+"""Reading arXiv sources into canonical shards, cleaning, splitting and building the texts models read."""

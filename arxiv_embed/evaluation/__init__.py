@@ -1,0 +1,1 @@
+"""Retrieval and classification metrics with confidence intervals, and the embedding map plot."""
