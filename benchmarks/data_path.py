@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader
 
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.params import load_params, section
+from arxiv_embed.train.batching import column_array
 from arxiv_embed.train.models import load_tokenizer
 from arxiv_embed.train.tokens import TokenCache, TokenCollator, tokenize
 from arxiv_embed.train.training import TrainConfig, batch_sampler, make_pairs
@@ -27,6 +28,19 @@ from benchmarks.common import cpu_isa, real_papers, report
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_TEXTS_PER_SECOND = 50_000
+
+
+def random_padding_share(pairs, tokens: TokenCache, batch_size: int) -> float:
+    """Padding if the same rows came in random batches (no length grouping), for comparison."""
+    order = np.random.default_rng(0).permutation(len(pairs))
+    padded = real = 0
+    for column in ("anchor", "positive"):
+        lengths = tokens.lengths[column_array(pairs, column)[order]]
+        for start in range(0, len(lengths), batch_size):
+            batch = lengths[start : start + batch_size]
+            padded += len(batch) * int(-(-batch.max() // 8) * 8)
+            real += int(batch.sum())
+    return round(1 - real / padded, 4)
 
 
 def time_loader(pairs, tokens: TokenCache, cfg: TrainConfig) -> dict:
@@ -48,6 +62,7 @@ def time_loader(pairs, tokens: TokenCache, cfg: TrainConfig) -> dict:
         "seconds": round(seconds, 3),
         "texts_per_second": round(texts / seconds),
         "padding_share": round(1 - real / padded, 4),
+        "padding_share_random_batches": random_padding_share(pairs, tokens, cfg.batch_size),
     }
 
 

@@ -3,7 +3,9 @@
     dvc exp show --json | python -m tools.exp_table              # every experiment of HEAD
     dvc exp show -A --json | python -m tools.exp_table -n a b     # these, from any commit, in this order
 
-The TF-IDF baseline is a row of its own (it is the same for experiments that share a data split).
+The TF-IDF baseline is a row of its own (it is the same for experiments that share a data split). P@10 and the
+accuracies carry their 95% bootstrap intervals over the test queries; "accuracy (LR)" is logistic regression on
+the embeddings alone (on TF-IDF for the baseline row), "accuracy (hybrid)" the served blend of both.
 """
 
 from __future__ import annotations
@@ -13,16 +15,23 @@ import json
 import sys
 from collections.abc import Iterator
 
+EVAL, BASELINE = "metrics/eval.json", "metrics/baseline.json"
+# column: (key in eval.json, key in baseline.json or None, shown with its interval)
 COLUMNS = {
-    "P@1": ("metrics/eval.json", "p@1"),
-    "P@5": ("metrics/eval.json", "p@5"),
-    "P@10": ("metrics/eval.json", "p@10"),
-    "MRR@10": ("metrics/eval.json", "mrr@10"),
-    "accuracy": ("metrics/eval.json", "accuracy"),
-    "macro-F1": ("metrics/eval.json", "macro_f1"),
+    "P@1": ("p@1", "p@1", False),
+    "P@10 [95% CI]": ("p@10", "p@10", True),
+    "P@10 any category": ("p@10_any_category", "p@10_any_category", False),
+    "MRR@10": ("mrr@10", "mrr@10", False),
+    "accuracy (LR) [95% CI]": ("embedding_accuracy", "accuracy", True),
+    "accuracy (hybrid) [95% CI]": ("accuracy", None, True),
+    "macro-F1": ("macro_f1", "macro_f1", False),
 }
-BASELINE = "metrics/baseline.json"
-PARAMS = {"loss": ("train", "loss"), "epochs": ("train", "epochs"), "lr": ("train", "learning_rate")}
+PARAMS = {
+    "loss": ("train", "loss"),
+    "batch": ("train", "batch_size"),
+    "epochs": ("train", "epochs"),
+    "lr": ("train", "learning_rate"),
+}
 
 
 def experiments(show: list[dict]) -> Iterator[tuple[str, dict]]:
@@ -52,7 +61,7 @@ def param(data: dict, section: str, key: str):
 
 def table(show: list[dict], names: list[str] | None = None) -> str:
     rows = dict(experiments(show))
-    chosen = names or [n for n in rows if value(rows[n], *COLUMNS["P@10"]) is not None]
+    chosen = names or [n for n in rows if value(rows[n], EVAL, "p@10") is not None]
     unknown = [n for n in chosen if n not in rows]
     if unknown:
         raise SystemExit(
@@ -60,17 +69,25 @@ def table(show: list[dict], names: list[str] | None = None) -> str:
         )
     head = ["model", *PARAMS, *COLUMNS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    baseline = next((rows[n] for n in chosen if n in rows and value(rows[n], BASELINE, "p@10") is not None), None)
+    baseline = next((rows[n] for n in chosen if value(rows[n], BASELINE, "p@10") is not None), None)
     if baseline:
-        cells = ["TF-IDF + logistic regression", "", "", ""]
-        cells += [_fmt(value(baseline, BASELINE, key)) for _, key in COLUMNS.values()]
+        cells = ["TF-IDF + logistic regression", *([""] * len(PARAMS))]
+        cells += [_cell(baseline, BASELINE, key, ci) for _, key, ci in COLUMNS.values()]
         lines.append("| " + " | ".join(cells) + " |")
     for name in chosen:
         data = rows[name]
         cells = [name, *(_fmt(param(data, *p)) for p in PARAMS.values())]
-        cells += [_fmt(value(data, *c)) for c in COLUMNS.values()]
+        cells += [_cell(data, EVAL, key, ci) for key, _, ci in COLUMNS.values()]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cell(data: dict, file: str, key: str | None, interval: bool) -> str:
+    if key is None:
+        return "-"
+    cell = _fmt(value(data, file, key))
+    low, high = value(data, file, f"{key}_lo"), value(data, file, f"{key}_hi")
+    return f"{cell} [{low:.3f}, {high:.3f}]" if interval and low is not None and high is not None else cell
 
 
 def _fmt(v) -> str:
