@@ -15,7 +15,7 @@ from typing import Annotated
 
 import faiss
 import numpy as np
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -30,9 +30,11 @@ from serve.schemas import (
     ClassifyResponse,
     EmbedRequest,
     EmbedResponse,
+    ErrorDetail,
     Health,
     Paper,
     Ready,
+    SearchById,
     SearchHit,
     SearchRequest,
     SearchResponse,
@@ -40,6 +42,11 @@ from serve.schemas import (
 from serve.settings import Settings, settings
 
 log = logging.getLogger(__name__)
+BODY_ERRORS = {
+    400: {"model": ErrorDetail, "description": "a body that cannot be parsed at all (not UTF-8)"},
+    413: {"model": ErrorDetail, "description": "request body over ARXIV_EMBED_MAX_BODY_BYTES"},
+}
+UNKNOWN_ID = {404: {"model": ErrorDetail, "description": "no paper with that id in the index"}}
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -132,13 +139,13 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
             artifact_hashes={name: digest[:12] for name, digest in m["files"].items()},
         )
 
-    @app.post("/embed", response_model=EmbedResponse, tags=["model"])
+    @app.post("/embed", response_model=EmbedResponse, tags=["model"], responses=BODY_ERRORS)
     async def embed(body: EmbedRequest, state: State) -> EmbedResponse:
         """L2-normalised embeddings of a batch of texts, identical to the pipeline's."""
         vectors = await encode(state, body.texts)
         return EmbedResponse(dim=vectors.shape[1], vectors=vectors.tolist())
 
-    @app.post("/classify", response_model=ClassifyResponse, tags=["model"])
+    @app.post("/classify", response_model=ClassifyResponse, tags=["model"], responses=BODY_ERRORS)
     async def classify(body: ClassifyRequest, state: State) -> ClassifyResponse:
         """Top-k primary categories with probabilities for a title and/or abstract."""
         field = state.bundle.manifest["text_field"]
@@ -152,11 +159,12 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
             categories=[CategoryScore(category=str(classes[i]), probability=round(float(probs[i]), 6)) for i in top]
         )
 
-    @app.post("/search", response_model=SearchResponse, tags=["model"])
+    @app.post("/search", response_model=SearchResponse, tags=["model"], responses={**BODY_ERRORS, **UNKNOWN_ID})
     async def search(body: SearchRequest, state: State) -> SearchResponse:
         """The k nearest papers to free text, or to a paper of the index given by its arXiv id."""
         bundle = state.bundle
-        if body.id is not None:
+        by_id = isinstance(body, SearchById)
+        if by_id:
             position = bundle.papers.position(body.id)
             if position is None:
                 raise HTTPException(404, f"unknown paper id {body.id!r}")
@@ -170,12 +178,12 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
         hits = [
             SearchHit(id=paper_id, title=title, category=category, score=round(score, 6))
             for (score, _), (paper_id, title, category) in zip(found, rows, strict=True)
-            if paper_id != body.id
+            if not (by_id and paper_id == body.id)
         ]
         return SearchResponse(results=hits[: body.k])
 
-    @app.get("/papers/{paper_id:path}", response_model=Paper, tags=["data"])
-    async def paper(paper_id: str, state: State) -> Paper:
+    @app.get("/papers/{paper_id:path}", response_model=Paper, tags=["data"], responses=UNKNOWN_ID)
+    async def paper(paper_id: Annotated[str, Path(max_length=64)], state: State) -> Paper:
         """The stored metadata of one indexed paper."""
         papers = state.bundle.papers
         position = papers.position(paper_id)

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from serve.settings import settings
 
-
-def _not_blank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("text must not be empty or whitespace")
-    return text
-
-
-Text = Annotated[str, Field(max_length=settings.max_text_chars), AfterValidator(_not_blank)]
+# Every constraint is in the JSON schema (`/openapi.json`), so a client generated from it cannot send a request
+# the server refuses: non-blank text is a pattern, the one-of rules are two variants of a body.
+Text = Annotated[
+    str, Field(min_length=1, max_length=settings.max_text_chars, pattern=r"\S", description="non-blank text")
+]
 OptionalText = Annotated[str | None, Field(default=None, max_length=settings.max_text_chars)]
+PaperId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S+$", description="an arXiv id in the index")]
 K = Annotated[int, Field(ge=1, le=settings.max_k, description="how many results")]
+
+
+class ErrorDetail(BaseModel):
+    detail: str
 
 
 class EmbedRequest(BaseModel):
@@ -29,16 +31,23 @@ class EmbedResponse(BaseModel):
     vectors: list[list[float]]
 
 
-class ClassifyRequest(BaseModel):
-    title: OptionalText = None
+class ClassifyByTitle(BaseModel):
+    """A non-blank title, with or without an abstract."""
+
+    title: Text
     abstract: OptionalText = None
     k: K = 5
 
-    @model_validator(mode="after")
-    def _needs_text(self) -> ClassifyRequest:
-        if not (self.title or "").strip() and not (self.abstract or "").strip():
-            raise ValueError("give a title, an abstract, or both")
-        return self
+
+class ClassifyByAbstract(BaseModel):
+    """A non-blank abstract, with or without a title."""
+
+    abstract: Text
+    title: OptionalText = None
+    k: K = 5
+
+
+ClassifyRequest = ClassifyByTitle | ClassifyByAbstract
 
 
 class CategoryScore(BaseModel):
@@ -50,17 +59,23 @@ class ClassifyResponse(BaseModel):
     categories: list[CategoryScore]
 
 
-class SearchRequest(BaseModel):
-    text: OptionalText = Field(default=None, description="free text, e.g. an abstract")
-    id: str | None = Field(default=None, max_length=64, description="an arXiv id in the index")
+class SearchByText(BaseModel):
+    """Papers near free text, e.g. an abstract."""
+
+    model_config = ConfigDict(extra="forbid")  # `text` and `id` together match neither variant
+    text: Text
     k: K = 10
 
-    @model_validator(mode="after")
-    def _one_query(self) -> SearchRequest:
-        has_text = bool((self.text or "").strip())
-        if has_text == bool(self.id):
-            raise ValueError("give exactly one of `text` (non-empty) or `id`")
-        return self
+
+class SearchById(BaseModel):
+    """Papers near a paper of the index."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: PaperId
+    k: K = 10
+
+
+SearchRequest = SearchByText | SearchById
 
 
 class Paper(BaseModel):

@@ -57,6 +57,7 @@ def main(params: dict) -> dict:
         corpus=len(bundle.papers),
         index_type=bundle.manifest["index_type"],
         onnx_variant=bundle.encoder.variant,
+        versions=bundle.manifest["versions"],  # of the libraries that built the evaluated artifacts
     )
     if bundle.manifest["index_type"] != "flat":
         exact = exact_top_k(CORPUS_VECTORS_DIR, queries, k_max)

@@ -9,6 +9,7 @@ import time
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
+from arxiv_embed.bundle import library_versions
 from arxiv_embed.layout import ENCODER_DIR, METRICS_DIR, TOKENS_FILE, split_path
 from arxiv_embed.params import section
 from arxiv_embed.stage import run_stage
@@ -47,6 +48,7 @@ def main(params: dict) -> dict | None:
         "final_loss": round(curve[-1]["loss"], 4) if curve else None,
         "train_seconds": round(seconds, 2),
         "texts_per_second": round(rows * texts_per_row * cfg.epochs / seconds, 1) if seconds else None,
+        "versions": library_versions(),  # the numerics depend on them as much as on dvc.lock's hashes
     }
 
 

@@ -58,6 +58,7 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     train = metrics(pipeline_repo, "train")
     assert train["rows"] == 48 and train["final_loss"] is not None and train["device"] == "cpu"
     assert train["world_size"] == 1 and train["texts_per_second"] > 0
+    assert {"torch", "sentence-transformers", "transformers"} <= set(train["versions"])
     tokens = metrics(pipeline_repo, "tokenize")
     assert tokens["texts"] == sub["train_papers"] and 0 < tokens["mean_length"] <= 64
     assert (pipeline_repo / "metrics" / "train_loss.csv").read_text().count("\n") > 1
@@ -67,6 +68,7 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     ev = metrics(pipeline_repo, "eval")
     assert set(ev) >= {"p@1", "p@5", "p@10", "mrr@10", "accuracy", "macro_f1", "seconds"}
     assert ev["corpus"] == len(tiny_rows) and ev["onnx_variant"] == "int8"
+    assert {"onnxruntime", "faiss-cpu", "scikit-learn"} <= set(ev["versions"])
     assert 0.3 < ev["p@10"] <= 1 and 0.3 < ev["accuracy"] <= 1
     for name in ("p@10", "accuracy", "embedding_accuracy", "p@10_any_category"):
         assert ev[f"{name}_lo"] <= ev[name] <= ev[f"{name}_hi"], name

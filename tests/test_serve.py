@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -17,6 +20,7 @@ from fastapi.testclient import TestClient
 from arxiv_embed.bundle import BundleError, load_bundle
 from arxiv_embed.data.text import build_texts
 from benchmarks.common import free_port, wait_for_http
+from benchmarks.serve import start_server
 from serve.app import create_app
 from serve.settings import Settings, settings
 
@@ -181,3 +185,27 @@ def test_real_server_process_over_http(models_dir: Path, test_papers: pd.DataFra
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_sigterm_drains_requests_in_flight(models_dir: Path, test_papers: pd.DataFrame) -> None:
+    """SIGTERM (docker stop) lets requests already being answered finish; then the process exits cleanly."""
+    proc, url = start_server(["-m", "serve"], models_dir, {})
+    texts = (test_papers["abstract"].tolist() * 8)[: settings.max_batch]
+
+    def embed() -> int:
+        return httpx.post(f"{url}/embed", json={"texts": texts}, timeout=120).status_code
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            pending = [pool.submit(embed) for _ in range(4)]
+            time.sleep(0.3)  # all four are in flight: each batch takes longer than this to encode
+            assert not any(f.done() for f in pending)
+            proc.send_signal(signal.SIGTERM)
+            assert [f.result() for f in pending] == [200] * 4
+        # uvicorn re-raises the signal once shut down, so a drained server still reports SIGTERM
+        assert proc.wait(timeout=30) == -signal.SIGTERM
+        assert "Finished server process" in proc.stderr.read().decode()
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{url}/health", timeout=2)
+    finally:
+        proc.kill()

@@ -178,7 +178,7 @@ def finetune(
             dataloader_num_workers=cfg.dataloader_workers,
             dataloader_pin_memory=device == "cuda",
             torch_compile=cfg.compile,
-            ddp_backend="nccl" if device == "cuda" else "gloo",
+            ddp_backend=("nccl" if device == "cuda" else "gloo") if world_size() > 1 else None,
             disable_tqdm=not is_main_process(),
         )
         trainer = SentenceTransformerTrainer(
