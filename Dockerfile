@@ -13,7 +13,7 @@ COPY arxiv_embed arxiv_embed
 COPY serve serve
 RUN pip install --no-compile '.[serve]' \
  && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} + \
- && rm -rf /opt/venv/lib/python3*/site-packages/pip
+ && rm -rf /opt/venv/lib/python3*/site-packages/pip /opt/venv/bin/pip*
 
 FROM ${BASE_IMAGE}
 RUN (getent passwd app || useradd --create-home --uid 10001 app) >/dev/null

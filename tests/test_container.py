@@ -46,14 +46,21 @@ def test_image_is_small_and_torch_free(image: str) -> None:
     heavy = "('torch', 'sklearn', 'sentence_transformers')"
     probe = f"import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in {heavy}))"
     run(["docker", "run", "--rm", "--entrypoint", "python3", image, "-c", probe], Path.cwd())
+    no_build_tools = (
+        "import shutil, sys, glob; sys.exit(any(map(shutil.which, ('gcc', 'cc', 'g++', 'make', 'pip')))"
+        " or bool(glob.glob('/root/.cache/pip') + glob.glob('/home/*/.cache/pip') + glob.glob('/var/cache/apt/*.bin')))"
+    )
+    run(["docker", "run", "--rm", "--entrypoint", "python3", image, "-c", no_build_tools], Path.cwd())
     user = run(["docker", "run", "--rm", "--entrypoint", "id", image, "-u"], Path.cwd()).stdout.strip()
     assert user != "0"
 
 
 def test_container_answers_search_and_classify(image: str, pipeline_repo: Path) -> None:
+    """Started locked down: read-only root filesystem, no capabilities, no privilege gain, only /tmp writable."""
     port = free_port()
     name = f"arxiv-embed-test-{uuid.uuid4().hex[:8]}"
-    run(["docker", "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8000", image], Path.cwd())
+    locked_down = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--tmpfs", "/tmp"]
+    run(["docker", "run", "-d", "--name", name, *locked_down, "-p", f"127.0.0.1:{port}:8000", image], Path.cwd())
     base = f"http://127.0.0.1:{port}"
 
     def exited() -> str | None:
