@@ -6,11 +6,10 @@ Test papers are the queries; they search the whole served corpus, with each quer
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.bundle import load_bundle
-from arxiv_embed.data.shards import shard_files
+from arxiv_embed.data.shards import iter_batches
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.evaluation.metrics import (
     classification_report,
@@ -27,7 +26,7 @@ from arxiv_embed.stage import run_stage
 
 def category_lists(corpus_ids: np.ndarray) -> np.ndarray:
     """Every corpus paper's categories (cross-lists included), in the served index's order."""
-    table = pa.concat_tables(pq.read_table(p, columns=["id", "categories"]) for p in shard_files(CORPUS_DIR))
+    table = pa.concat_tables(iter_batches(CORPUS_DIR, ["id", "categories"]))
     by_id = pd.Series(
         table["categories"].to_numpy(zero_copy_only=False), index=table["id"].to_numpy(zero_copy_only=False)
     )
