@@ -8,10 +8,13 @@ FROM ${BASE_IMAGE} AS build
 RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
+# every version and hash from the lock (`make lock`); then the project itself, resolving nothing
+COPY requirements/serve.txt requirements/serve.txt
+RUN pip install --no-compile --require-hashes --no-deps -r requirements/serve.txt
 COPY pyproject.toml README.md ./
 COPY arxiv_embed arxiv_embed
 COPY serve serve
-RUN pip install --no-compile '.[serve]' \
+RUN pip install --no-compile --no-deps . \
  && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} + \
  && rm -rf /opt/venv/lib/python3*/site-packages/pip /opt/venv/bin/pip*
 

@@ -3,17 +3,27 @@ VENV   ?= .venv
 PYTHON ?= python3
 SAMPLE ?= $(abspath ../shared/data/arxiv-papers.jsonl.gz)
 export PATH := $(abspath $(VENV))/bin:$(PATH)
+# torch's CPU build (2.13.0+cpu) is not on PyPI: point TORCH_WHEELS at a folder or index page that holds it.
+TORCH_WHEELS ?= /opt/wheels
+LOCK_DIR ?= requirements
+LOCK_FLAGS = --generate-hashes --find-links $(TORCH_WHEELS) --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --custom-compile-command 'make lock'
 
-.PHONY: setup repro repro-sample test lint params serve
+.PHONY: setup lock repro repro-sample test lint params serve
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every version comes from the hashed lock; the project itself is installed without resolving anything.
+$(VENV)/.installed: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -U pip
-	$(VENV)/bin/pip install -q 'torch==2.13.0'
-	$(VENV)/bin/pip install -q -e '.[pipeline,ray,dev]'
+	$(VENV)/bin/pip install -q --require-hashes --no-deps -r requirements/dev.txt
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+## Re-resolve the locks after editing pyproject.toml (keeps every pin that still fits; `uv pip compile --upgrade` moves them).
+lock: setup
+	uv pip compile pyproject.toml --extra pipeline --extra ray --extra dev $(LOCK_FLAGS) -o $(LOCK_DIR)/dev.txt
+	uv pip compile pyproject.toml --extra serve $(LOCK_FLAGS) -c $(LOCK_DIR)/dev.txt -o $(LOCK_DIR)/serve.txt
 
 ## The main job: the whole pipeline from the default source (the Hugging Face dataset).
 repro: setup

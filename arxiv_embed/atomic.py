@@ -5,6 +5,7 @@ A stage killed half-way therefore leaves either the previous output or none, nev
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ def atomic_path(path: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{target.name}.tmp-"
+    _remove_leftovers(target)
     if is_dir:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
     else:
@@ -38,6 +40,16 @@ def atomic_path(path: str | os.PathLike, is_dir: bool = False) -> Iterator[Path]
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Delete what a killed earlier write of `target` left beside it (DVC lets one stage write a workspace at once)."""
+    for kind in ("tmp", "old"):
+        for stale in target.parent.glob(glob.escape(f".{target.name}.{kind}-") + "*"):
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
 
 
 def _replace_dir(src: Path, target: Path) -> None:

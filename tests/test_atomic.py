@@ -31,3 +31,14 @@ def test_directory_is_swapped_whole(tmp_path: Path) -> None:
         (tmp / "c").write_text("3")
     assert sorted(p.name for p in target.iterdir()) == ["c"]
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_leftovers_of_a_killed_write_go_with_the_next_write(tmp_path: Path) -> None:
+    """kill -9 skips the cleanup above: the next write of the same output removes what it left."""
+    (tmp_path / ".model.tmp-abc123").mkdir()
+    (tmp_path / ".model.tmp-abc123" / "half.onnx").write_bytes(b"\0" * 10)
+    (tmp_path / ".model.old-4242").mkdir()
+    (tmp_path / ".other.tmp-x").write_text("not ours")
+    with atomic_path(tmp_path / "model", is_dir=True) as tmp:
+        (tmp / "whole.onnx").write_text("1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.tmp-x", "model"]

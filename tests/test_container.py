@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
 
-from benchmarks.common import free_port, wait_for_http
+from benchmarks.common import free_port, report, wait_for_http
+from benchmarks.soak import GOAL, soak
 from tests.conftest import run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
@@ -55,8 +58,10 @@ def test_image_is_small_and_torch_free(image: str) -> None:
     assert user != "0"
 
 
-def test_container_answers_search_and_classify(image: str, pipeline_repo: Path) -> None:
-    """Started locked down: read-only root filesystem, no capabilities, no privilege gain, only /tmp writable."""
+@pytest.fixture(scope="module")
+def container(image: str) -> Iterator[tuple[str, int]]:
+    """The image started locked down: read-only root filesystem, no capabilities, no privilege gain, only /tmp
+    writable. Yields its URL and the host pid of its server process."""
     port = free_port()
     name = f"arxiv-embed-test-{uuid.uuid4().hex[:8]}"
     locked_down = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--tmpfs", "/tmp"]
@@ -74,11 +79,33 @@ def test_container_answers_search_and_classify(image: str, pipeline_repo: Path) 
         except RuntimeError as err:
             output = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
             raise AssertionError(f"{err}\n{output.stdout}{output.stderr}") from None
-        paper = pd.read_parquet(pipeline_repo / "data/processed/test.parquet").iloc[2]
-        hits = httpx.post(f"{base}/search", json={"text": paper["abstract"], "k": 3}, timeout=30).json()["results"]
-        assert hits[0]["id"] == paper["id"]
-        categories = httpx.post(f"{base}/classify", json={"abstract": paper["abstract"], "k": 2}, timeout=30).json()
-        assert len(categories["categories"]) == 2
-        assert httpx.post(f"{base}/search", json={"text": " "}, timeout=5).status_code == 422
+        pid = int(run(["docker", "inspect", "-f", "{{.State.Pid}}", name], Path.cwd()).stdout)
+        yield base, pid
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def test_papers(pipeline_repo: Path) -> pd.DataFrame:
+    return pd.read_parquet(pipeline_repo / "data/processed/test.parquet")
+
+
+def test_container_answers_search_and_classify(container: tuple[str, int], test_papers: pd.DataFrame) -> None:
+    base, _ = container
+    paper = test_papers.iloc[2]
+    hits = httpx.post(f"{base}/search", json={"text": paper["abstract"], "k": 3}, timeout=30).json()["results"]
+    assert hits[0]["id"] == paper["id"]
+    categories = httpx.post(f"{base}/classify", json={"abstract": paper["abstract"], "k": 2}, timeout=30).json()
+    assert len(categories["categories"]) == 2
+    assert httpx.post(f"{base}/search", json={"text": " "}, timeout=5).status_code == 422
+
+
+def test_container_holds_32_clients_for_60_seconds(
+    container: tuple[str, int], test_papers: pd.DataFrame, tmp_path: Path
+) -> None:
+    """`benchmarks/soak.py` against the locked-down container: no error, RSS flat; the JSON goes to the log."""
+    base, pid = container
+    result = asyncio.run(soak(base, pid, test_papers["abstract"].tolist(), concurrency=32, seconds=60, warmup=10))
+    report("soak", result, tmp_path)  # printed: `pytest -s` shows it
+    assert result["requests"] > 0 and result["errors"] == GOAL["errors"], result
+    assert result["rss_growth_pct"] <= GOAL["rss_growth_pct"], result

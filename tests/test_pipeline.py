@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, run, set_params
+from tests.conftest import ROOT, TINY_PARAMS, run, set_params
+from tools.exp_table import experiments
 
 pytestmark = pytest.mark.e2e
 
@@ -134,3 +140,73 @@ def test_experiment_table_from_dvc_exp_show(pipeline_repo: Path) -> None:
     p10 = metrics(pipeline_repo, "eval")["p@10"]
     assert "| TF-IDF + logistic regression |" in table
     assert any(line.startswith("| workspace |") and f"{p10:.4f}" in line for line in table.splitlines()), table
+
+
+def metric_files(repo: Path) -> dict[str, str]:
+    return {path.name: path.read_text() for path in sorted((repo / "metrics").glob("*.json"))}
+
+
+def test_sigkill_mid_stage_then_repro_restores_whole_outs(pipeline_repo: Path) -> None:
+    """kill -9 while export_onnx writes: DVC removed its outs before running it and the stage writes beside them,
+    so no half-written out exists; the next `dvc repro` restores the outs from the run cache, identical."""
+    lock, before = (pipeline_repo / "dvc.lock").read_text(), metric_files(pipeline_repo)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.Popen(
+        ["dvc", "repro", "--force", "--single-item", "export_onnx"],
+        cwd=pipeline_repo,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not list((pipeline_repo / "models").glob(".onnx.tmp-*/model.onnx")):  # fp32 written, int8 next
+            assert proc.poll() is None and time.monotonic() < deadline, "export_onnx ended before it was killed"
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not (pipeline_repo / "models" / "onnx").exists()
+    assert "export_onnx" in run(["dvc", "status"], pipeline_repo).stdout
+    out = run(["dvc", "repro"], pipeline_repo).stdout
+    assert not stages_run(out) and "'export_onnx' is cached" in out, out
+    assert "up to date" in run(["dvc", "status"], pipeline_repo).stdout
+    assert (pipeline_repo / "dvc.lock").read_text() == lock
+    assert metric_files(pipeline_repo) == before
+
+
+def queue_states(repo: Path) -> dict[str, str]:
+    """Experiment name -> its status, from the table `dvc queue status` prints before its worker summary."""
+    rows = itertools.takewhile(str.strip, run(["dvc", "queue", "status"], repo).stdout.splitlines()[1:])
+    return {cols[1]: cols[-1] for cols in map(str.split, rows)}
+
+
+def test_two_queued_experiments_run_at_once_without_touching_each_other(pipeline_repo: Path, tiny_source: Path) -> None:
+    """Two experiments run side by side (`dvc queue start -j 2`), each in its own workspace; each one's metrics equal
+    a serial run of its params, and the workspace's outs are untouched."""
+    workspace = (pipeline_repo / "dvc.lock").read_text()
+    # `dvc exp run` composes params.yaml from configs/ again: the tiny run's settings go in as overrides
+    tiny = [f"{section}.{key}={value}" for section, values in TINY_PARAMS.items() for key, value in values.items()]
+    overrides = [arg for setting in (*tiny, f"data.source={tiny_source}") for arg in ("-S", setting)]
+    for name, c in (("c-small", 0.1), ("c-large", 3.0)):
+        run(["dvc", "exp", "run", "--queue", "-n", name, *overrides, "-S", f"classifier.C={c}"], pipeline_repo)
+    run(["dvc", "queue", "start", "-j", "2"], pipeline_repo)
+    deadline = time.monotonic() + 600
+    while (states := queue_states(pipeline_repo)) and {"Queued", "Running"} & set(states.values()):
+        assert time.monotonic() < deadline, states
+        time.sleep(2)
+    logs = {name: run(["dvc", "queue", "logs", name], pipeline_repo, check=False).stdout for name in states}
+    assert states == {"c-small": "Success", "c-large": "Success"}, {name: log[-2000:] for name, log in logs.items()}
+    assert all(stages_run(log) == {"fit_classifier", "manifest", "evaluate"} for log in logs.values()), logs
+    assert (pipeline_repo / "dvc.lock").read_text() == workspace
+    assert "up to date" in run(["dvc", "status"], pipeline_repo).stdout
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], pipeline_repo).stdout)
+    results = {name: data["metrics"]["metrics/classifier.json"]["data"] for name, data in experiments(shown)}
+    assert results["c-small"] != results["c-large"]
+    set_params(pipeline_repo, {"classifier": {"C": 3.0}})
+    run(["dvc", "repro"], pipeline_repo)
+    serial = metrics(pipeline_repo, "classifier")
+    assert {k: v for k, v in results["c-large"].items() if k != "seconds"} == {
+        k: v for k, v in serial.items() if k != "seconds"
+    }

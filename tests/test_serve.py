@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import faiss
 import httpx
 import numpy as np
 import pandas as pd
@@ -147,10 +148,34 @@ def test_non_json_and_oversized_bodies(client: TestClient) -> None:
     assert big.status_code == 413 and "bytes" in big.json()["detail"]
 
 
-def test_mismatched_artifacts_stop_the_server(models_dir: Path, tmp_path: Path) -> None:
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def index_from_another_run(path: Path) -> None:
+    """A valid FAISS index of the same dimension, but of other vectors: what a mixed-up copy would hold."""
+    dim = faiss.read_index(str(path)).d
+    other = faiss.IndexFlatIP(dim)
+    other.add(np.random.default_rng(0).standard_normal((32, dim)).astype(np.float32))
+    faiss.write_index(other, str(path))
+
+
+def overwrite(path: Path) -> None:
+    path.write_bytes(b"not the indexed papers")
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [
+        ("onnx/model_int8.onnx", truncate),
+        ("index/index.faiss", index_from_another_run),
+        ("index/papers.sqlite", overwrite),
+    ],
+)
+def test_a_damaged_artifact_stops_the_server_naming_it(models_dir: Path, tmp_path: Path, name: str, damage) -> None:
     broken = tmp_path / "models"
     shutil.copytree(models_dir, broken, ignore=shutil.ignore_patterns("encoder"))
-    (broken / "index" / "papers.sqlite").write_bytes(b"not the indexed papers")
+    damage(broken / name)
     with pytest.raises(BundleError, match="does not match the manifest"):
         load_bundle(broken)
     proc = subprocess.run(
@@ -160,9 +185,15 @@ def test_mismatched_artifacts_stop_the_server(models_dir: Path, tmp_path: Path) 
         text=True,
         timeout=60,
     )
-    assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1].startswith("error: cannot serve:")
-    (broken / "manifest.json").unlink()
+    assert proc.returncode == 1 and not proc.stdout
+    assert proc.stderr.splitlines() == [
+        f"error: cannot serve: {broken / name} does not match the manifest's hash: artifacts are from different runs"
+    ]
+
+
+def test_missing_manifest_names_the_fix(models_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "models"
+    shutil.copytree(models_dir, broken, ignore=shutil.ignore_patterns("encoder", "manifest.json"))
     with pytest.raises(BundleError, match="dvc repro"):
         load_bundle(broken)
 

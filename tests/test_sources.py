@@ -12,6 +12,7 @@ import pytest
 
 from arxiv_embed.data.sources import read_papers
 from arxiv_embed.errors import PipelineError
+from tests.conftest import copy_repo, run, set_params
 
 
 def test_snapshot_jsonl_gz_reads_real_papers(tiny_source: Path, tiny_rows: list[dict]) -> None:
@@ -23,9 +24,11 @@ def test_snapshot_jsonl_gz_reads_real_papers(tiny_source: Path, tiny_rows: list[
     assert first["categories"] == tiny_rows[0]["categories"]
 
 
-def test_malformed_rows_are_skipped_and_counted(tiny_rows: list[dict], tmp_path: Path) -> None:
-    path = tmp_path / "mixed.jsonl"
-    good = tiny_rows[:3]
+BAD_ROWS = {"bad_json": 2, "missing_abstract": 1, "missing_title": 1, "missing_id": 1, "missing_category": 1}
+
+
+def write_mixed_source(path: Path, good: list[dict]) -> Path:
+    """Good rows followed by one bad row of each kind in BAD_ROWS."""
     lines = [json.dumps(r) for r in good] + [
         "{not json",
         "[1, 2]",
@@ -35,9 +38,25 @@ def test_malformed_rows_are_skipped_and_counted(tiny_rows: list[dict], tmp_path:
         json.dumps({**good[0], "id": "x3", "categories": ""}),
     ]
     path.write_text("\n".join(lines) + "\n")
-    papers, skipped = read_papers(path)
+    return path
+
+
+def test_malformed_rows_are_skipped_and_counted(tiny_rows: list[dict], tmp_path: Path) -> None:
+    good = tiny_rows[:3]
+    papers, skipped = read_papers(write_mixed_source(tmp_path / "mixed.jsonl", good))
     assert [p["id"] for p in papers] == [r["id"] for r in good]
-    assert skipped == {"bad_json": 2, "missing_abstract": 1, "missing_title": 1, "missing_id": 1, "missing_category": 1}
+    assert skipped == BAD_ROWS
+
+
+def test_download_stage_finishes_a_mixed_source_and_reports_the_bad_rows(tiny_rows: list[dict], tmp_path: Path) -> None:
+    """The real stage under `dvc repro`: the good rows land in the shards, the bad ones in metrics/data.json."""
+    source = write_mixed_source(tmp_path / "mixed.jsonl", tiny_rows[:30])
+    repo = copy_repo(tmp_path / "repo")
+    set_params(repo, {"data": {"source": str(source), "shard_rows": 20}})
+    run(["dvc", "repro", "--single-item", "download"], repo)
+    data = json.loads((repo / "metrics" / "data.json").read_text())
+    assert (data["papers"], data["skipped"], data["skipped_by_reason"]) == (30, 6, BAD_ROWS)
+    assert pd.read_parquet(repo / "data" / "raw")["id"].tolist() == [r["id"] for r in tiny_rows[:30]]
 
 
 def test_hugging_face_layout_in_parquet(tiny_rows: list[dict], tmp_path: Path) -> None:

@@ -1,0 +1,115 @@
+"""The page at `/` in a real browser: Debian's chromium, headless, driven by Selenium, against the real server."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from benchmarks.serve import start_server
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = Path(os.environ.get("ARXIV_EMBED_CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("ARXIV_EMBED_CHROMEDRIVER", "/usr/bin/chromedriver"))
+# no sandbox as root; no background traffic to hosts a closed network refuses
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1200,1600",
+)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """System chromium and its driver (`.ci/browser.sh` installs them); missing ones fail under CI=true."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        message = "chromium and chromedriver are not installed: run `bash .ci/browser.sh`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def url(pipeline_repo: Path) -> Iterator[str]:
+    proc, base = start_server(["-m", "serve"], pipeline_repo / "models", {})
+    yield base
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def paper(pipeline_repo: Path) -> pd.Series:
+    return pd.read_parquet(pipeline_repo / "data/processed/test.parquet").iloc[1]
+
+
+def submit(browser: WebDriver, url: str, text: str) -> None:
+    browser.get(url)
+    box = browser.find_element(By.ID, "text")
+    box.clear()
+    box.send_keys(text)
+    browser.find_element(By.ID, "go").click()
+
+
+def wait_for(browser: WebDriver, css: str):
+    return WebDriverWait(browser, 60).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def result_links(browser: WebDriver) -> list[tuple[str, str]]:
+    wait_for(browser, "#results li")
+    return [(a.get_attribute("href"), a.text) for a in browser.find_elements(By.CSS_SELECTOR, "#results li a")]
+
+
+def test_page_shows_the_index_and_model(browser: WebDriver, url: str, pipeline_repo: Path) -> None:
+    browser.get(url)
+    WebDriverWait(browser, 30).until(expected_conditions.text_to_be_present_in_element((By.ID, "about"), "papers"))
+    about = browser.find_element(By.ID, "about").text
+    manifest = json.loads((pipeline_repo / "models/manifest.json").read_text())
+    assert f"Index: {manifest['index_size']:,} papers" in about and manifest["model_name"] in about
+
+
+def test_pasted_abstract_gives_categories_and_ten_linked_results(browser: WebDriver, url: str, paper) -> None:
+    submit(browser, url, f"{paper['title']}. {paper['abstract']}")
+    links = result_links(browser)
+    assert len(links) == 10
+    assert all(href.startswith("https://arxiv.org/abs/") and title for href, title in links)
+    assert links[0] == (f"https://arxiv.org/abs/{paper['id']}", paper["title"])  # the paper itself is indexed
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#categories .cat")) == 3
+
+
+def test_arxiv_id_finds_the_papers_nearest_to_it(browser: WebDriver, url: str, paper) -> None:
+    submit(browser, url, f" {paper['id']}v2 ")  # a versioned id, as copied from arxiv.org
+    links = result_links(browser)
+    assert paper["title"] in browser.find_element(By.ID, "out").text.split("Nearest papers")[0]
+    assert len(links) == 10 and f"https://arxiv.org/abs/{paper['id']}" not in [href for href, _ in links]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [("   ", "Paste a title and abstract"), ("0000.00000", "unknown paper id '0000.00000'")]
+)
+def test_empty_submit_and_unknown_id_show_the_error(browser: WebDriver, url: str, text: str, message: str) -> None:
+    submit(browser, url, text)
+    assert message in wait_for(browser, "#out .err").text
