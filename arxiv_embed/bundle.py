@@ -20,6 +20,7 @@ from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.search.index import INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE, VectorIndex
 from arxiv_embed.search.papers import PAPERS_FILE, PaperStore
+from arxiv_embed.versions import library_versions
 
 log = logging.getLogger(__name__)
 
@@ -81,19 +82,6 @@ def make_manifest(models_dir: Path, onnx_variant: str) -> dict[str, Any]:
         "versions": library_versions(),
         "files": {f: sha256(models_dir / f) for f in files},
     }
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries whose numerics the artifacts depend on (absent ones are left out)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for name in ("torch", "sentence-transformers", "transformers", "onnxruntime", "faiss-cpu", "scikit-learn"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return found
 
 
 @dataclass

@@ -9,7 +9,6 @@ import time
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.bundle import library_versions
 from arxiv_embed.layout import ENCODER_DIR, METRICS_DIR, TOKENS_FILE, split_path
 from arxiv_embed.params import section
 from arxiv_embed.stage import run_stage
@@ -17,6 +16,7 @@ from arxiv_embed.train.distributed import is_main_process, world_size
 from arxiv_embed.train.models import load_sentence_model
 from arxiv_embed.train.tokens import TokenCache
 from arxiv_embed.train.training import TrainConfig, finetune, make_pairs, pick_device, save_model
+from arxiv_embed.versions import library_versions
 
 
 def main(params: dict) -> dict | None:

@@ -79,7 +79,7 @@ def export_onnx(model: SentenceTransformer, folder: Path, opset: int, text_field
     tok.backend_tokenizer.save(str(folder / TOKENIZER_FILE))
     config = {
         "model_name": model_name,
-        "dim": int(model.get_sentence_embedding_dimension()),
+        "dim": int(model.get_embedding_dimension()),
         "max_seq_length": int(model.max_seq_length),
         "pooling": wrapper.pooling,
         "normalized": True,
