@@ -65,3 +65,11 @@ def test_data_path_benchmark(sample: Path, tmp_path: Path) -> None:
     assert set(result["samplers"]) == {"mnrl_distinct", "mnrl_masked"} and result["texts_per_second"] > 0
     assert all(s["texts"] > 0 and s["padding_share"] < 0.3 for s in result["samplers"].values())
     assert result["cpu"]["cores"] >= 1 and "avx2" in result["cpu"]
+
+
+def test_gpu_benchmark_and_its_carry_folder_on_cpu(tmp_path: Path) -> None:
+    carry = tmp_path / "gpu-carry"
+    run([sys.executable, "-m", "tools.gpu_carry", "--out", str(carry), "--papers", "300", "--no-wheels"], ROOT)
+    result = bench("benchmarks.gpu", ["--carry", str(carry)], tmp_path)
+    assert result["device"] == "cpu" and result["papers"] == 300
+    assert result["finetune"]["texts_per_second"] > 0 and result["embed"]["texts_per_second"] > 0
