@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from tests.conftest import ROOT, TINY_PARAMS, run, set_params
 from tools.exp_table import experiments
@@ -142,14 +143,32 @@ def test_experiment_table_from_dvc_exp_show(pipeline_repo: Path) -> None:
     assert any(line.startswith("| workspace |") and f"{p10:.4f}" in line for line in table.splitlines()), table
 
 
-def metric_files(repo: Path) -> dict[str, str]:
-    return {path.name: path.read_text() for path in sorted((repo / "metrics").glob("*.json"))}
+def metrics_without_timings(repo: Path) -> dict[str, object]:
+    """Every metrics file, less each stage's `seconds` (a stage that runs again takes other seconds)."""
+    found: dict[str, object] = {}
+    for path in sorted((repo / "metrics").iterdir()):
+        if path.suffix == ".json":
+            found[path.name] = {k: v for k, v in json.loads(path.read_text()).items() if k != "seconds"}
+        else:
+            found[path.name] = path.read_bytes()
+    return found
+
+
+def out_hashes(repo: Path) -> dict[str, str]:
+    """The md5 dvc.lock records for each data and model out."""
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())
+    return {
+        out["path"]: out["md5"]
+        for stage in lock["stages"].values()
+        for out in stage.get("outs", [])
+        if not out["path"].startswith("metrics/")
+    }
 
 
 def test_sigkill_mid_stage_then_repro_restores_whole_outs(pipeline_repo: Path) -> None:
     """kill -9 while export_onnx writes: DVC removed its outs before running it and the stage writes beside them,
-    so no half-written out exists; the next `dvc repro` restores the outs from the run cache, identical."""
-    lock, before = (pipeline_repo / "dvc.lock").read_text(), metric_files(pipeline_repo)
+    so no half-written out exists; the next `dvc repro` brings the outs back, identical, and nothing else runs."""
+    hashes, before = out_hashes(pipeline_repo), metrics_without_timings(pipeline_repo)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.Popen(
         ["dvc", "repro", "--force", "--single-item", "export_onnx"],
@@ -170,10 +189,11 @@ def test_sigkill_mid_stage_then_repro_restores_whole_outs(pipeline_repo: Path) -
     assert not (pipeline_repo / "models" / "onnx").exists()
     assert "export_onnx" in run(["dvc", "status"], pipeline_repo).stdout
     out = run(["dvc", "repro"], pipeline_repo).stdout
-    assert not stages_run(out) and "'export_onnx' is cached" in out, out
+    # restored from the run cache, or run again where the cache lacks that record (the push/pull test wipes it)
+    assert stages_run(out) <= {"export_onnx"}, out
     assert "up to date" in run(["dvc", "status"], pipeline_repo).stdout
-    assert (pipeline_repo / "dvc.lock").read_text() == lock
-    assert metric_files(pipeline_repo) == before
+    assert out_hashes(pipeline_repo) == hashes
+    assert metrics_without_timings(pipeline_repo) == before
 
 
 def queue_states(repo: Path) -> dict[str, str]:
