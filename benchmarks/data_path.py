@@ -22,7 +22,7 @@ from arxiv_embed.data.text import build_texts
 from arxiv_embed.params import load_params, section
 from arxiv_embed.train.batching import column_array
 from arxiv_embed.train.models import load_tokenizer
-from arxiv_embed.train.tokens import TokenCache, TokenCollator, tokenize
+from arxiv_embed.train.tokens import PAD_MULTIPLE, TokenCache, TokenCollator, tokenize
 from arxiv_embed.train.training import TrainConfig, batch_sampler, make_pairs
 from benchmarks.common import cpu_isa, real_papers, report
 
@@ -38,7 +38,7 @@ def random_padding_share(pairs, tokens: TokenCache, batch_size: int) -> float:
         lengths = tokens.lengths[column_array(pairs, column)[order]]
         for start in range(0, len(lengths), batch_size):
             batch = lengths[start : start + batch_size]
-            padded += len(batch) * int(-(-batch.max() // 8) * 8)
+            padded += len(batch) * int(-(-batch.max() // PAD_MULTIPLE) * PAD_MULTIPLE)
             real += int(batch.sum())
     return round(1 - real / padded, 4)
 

@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import torch
-import yaml
 
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.encode.torch_encoder import TorchCorpusEncoder
+from arxiv_embed.params import load_params, section
 from arxiv_embed.train.models import load_sentence_model
 from arxiv_embed.train.tokens import tokenize
-from arxiv_embed.train.training import TrainConfig, finetune, make_pairs, pick_device, save_model
+from arxiv_embed.train.training import TrainConfig, finetune, make_pairs, pick_device
 from arxiv_embed.versions import library_versions
 from benchmarks.common import report
 
@@ -36,18 +36,19 @@ PAPERS_FILE, MODEL_DIR = "papers.parquet", "model"
 
 
 def gpu_profile() -> dict:
-    """params.yaml overlaid with configs/profile/gpu.yaml: what `-S profile=gpu` composes."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    for section, values in yaml.safe_load((ROOT / "configs/profile/gpu.yaml").read_text()).items():
-        params[section] = {**params.get(section, {}), **values}
+    """params.yaml overlaid with configs/profile/gpu.yaml: what `-S profile=gpu` composes (no Hydra needed there)."""
+    params = load_params(ROOT / "params.yaml")
+    for name, values in load_params(ROOT / "configs/profile/gpu.yaml").items():
+        params[name] = {**params.get(name, {}), **values}
     return params
 
 
 def train_speed(carry: Path, texts: list[str], categories, params: dict, pairs: int, device: str) -> dict:
     model = load_sentence_model(str(carry / MODEL_DIR), device, params["model"]["max_seq_length"]).float()
     tokens = tokenize(model.tokenizer, texts, params["model"]["max_seq_length"], os.cpu_count() or 1)
-    train = {**params["train"], "epochs": 1, "max_pairs": pairs, "device": device, "wandb": "off", "processes": 1}
-    cfg = TrainConfig(**{k: train[k] for k in TrainConfig.__dataclass_fields__})
+    cfg = replace(
+        section(params, "train", TrainConfig), epochs=1, max_pairs=pairs, device=device, wandb="off", processes=1
+    )
     rows = make_pairs(categories, cfg)
     start = time.perf_counter()
     curve = finetune(model, rows, tokens, cfg, device)
@@ -59,27 +60,21 @@ def train_speed(carry: Path, texts: list[str], categories, params: dict, pairs: 
         "seconds": round(seconds, 2),
         "texts_per_second": round(2 * len(rows) / seconds, 1),
         "final_loss": round(curve[-1]["loss"], 4) if curve else None,
-        "model": model,
     }
 
 
-def embed_speed(model, texts: list[str], count: int, batch_size: int, device: str) -> dict:
+def embed_speed(folder: Path, texts: list[str], count: int, batch_size: int, device: str) -> dict:
+    """The GPU corpus encoder over `count` texts (the papers repeated); speed does not depend on the weights."""
     corpus = (texts * (count // len(texts) + 1))[:count]
-    with tempfile.TemporaryDirectory() as folder:
-        save_model(model, Path(folder))
-        encoder = TorchCorpusEncoder(Path(folder), device, batch_size)
-        encoder.encode(corpus[:batch_size])  # warm-up: kernels, allocator
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        encoder.encode(corpus)
-        seconds = time.perf_counter() - start
-    return {
-        "texts": count,
-        "batch_size": batch_size,
-        "seconds": round(seconds, 2),
-        "texts_per_second": round(count / seconds, 1),
-    }
+    encoder = TorchCorpusEncoder(folder, device, batch_size)
+    encoder.encode(corpus[:batch_size])  # warm-up: kernels, allocator
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    encoder.encode(corpus)
+    seconds = time.perf_counter() - start
+    speed = round(count / seconds, 1)
+    return {"texts": count, "batch_size": batch_size, "seconds": round(seconds, 2), "texts_per_second": speed}
 
 
 def main() -> None:
@@ -101,8 +96,8 @@ def main() -> None:
     trained = train_speed(
         opts.carry, texts, papers["primary_category"].to_numpy(), params, 32 if opts.tiny else opts.pairs, device
     )
-    model = trained.pop("model")
-    embedded = embed_speed(model, texts, 64 if opts.tiny else opts.embed_texts, params["embed"]["batch_size"], device)
+    count = 64 if opts.tiny else opts.embed_texts
+    embedded = embed_speed(opts.carry / MODEL_DIR, texts, count, params["embed"]["batch_size"], device)
     report(
         "gpu",
         {

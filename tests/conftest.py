@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -117,3 +118,9 @@ def pipeline_repo(tiny_source: Path, tmp_path_factory) -> Path:
     set_params(repo, {"data": {"source": str(tiny_source)}})
     run(["dvc", "repro"], repo, timeout=900)
     return repo
+
+
+@pytest.fixture(scope="session")
+def test_papers(pipeline_repo: Path) -> pd.DataFrame:
+    """The tiny run's test split: papers that are in the served index but were not trained on."""
+    return pd.read_parquet(pipeline_repo / "data/processed/test.parquet")

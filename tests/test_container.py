@@ -85,11 +85,6 @@ def container(image: str) -> Iterator[tuple[str, int]]:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
 
 
-@pytest.fixture(scope="module")
-def test_papers(pipeline_repo: Path) -> pd.DataFrame:
-    return pd.read_parquet(pipeline_repo / "data/processed/test.parquet")
-
-
 def test_container_answers_search_and_classify(container: tuple[str, int], test_papers: pd.DataFrame) -> None:
     base, _ = container
     paper = test_papers.iloc[2]

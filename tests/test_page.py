@@ -62,8 +62,8 @@ def url(pipeline_repo: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def paper(pipeline_repo: Path) -> pd.Series:
-    return pd.read_parquet(pipeline_repo / "data/processed/test.parquet").iloc[1]
+def paper(test_papers: pd.DataFrame) -> pd.Series:
+    return test_papers.iloc[1]
 
 
 def submit(browser: WebDriver, url: str, text: str) -> None:

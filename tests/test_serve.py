@@ -39,11 +39,6 @@ def client(models_dir: Path):
         yield c
 
 
-@pytest.fixture(scope="module")
-def test_papers(pipeline_repo: Path) -> pd.DataFrame:
-    return pd.read_parquet(pipeline_repo / "data/processed/test.parquet")
-
-
 def test_health_ready_and_page(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready").json()

@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from arxiv_embed.atomic import atomic_path
+from arxiv_embed.params import load_params
 from arxiv_embed.train.models import load_sentence_model
 from arxiv_embed.train.training import save_model
 from benchmarks.common import real_papers
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--python-version", default="3.12", help="the GPU machine's Python")
     parser.add_argument("--no-wheels", action="store_true", help="skip the wheels (the machine has the packages)")
     opts = parser.parse_args()
-    name = yaml.safe_load((ROOT / "params.yaml").read_text())["model"]["name"]
+    name = load_params(ROOT / "params.yaml")["model"]["name"]
     with atomic_path(opts.out, is_dir=True) as tmp:
         save_model(load_sentence_model(name, "cpu").half(), tmp / MODEL_DIR)
         rows = [

@@ -49,8 +49,9 @@ class LinearClassifier:
 
     def predict_proba_sparse(self, rows: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """Probabilities for sparse rows given as (columns, values), without building a matrix."""
-        logits = np.stack([self.coef[:, cols] @ vals for cols, vals in rows]) if rows else np.zeros((0, 0))
-        return softmax(logits + self.intercept) if len(rows) else np.zeros((0, len(self.classes)), np.float32)
+        if not rows:
+            return np.zeros((0, len(self.classes)), np.float32)
+        return softmax(np.stack([self.coef[:, cols] @ vals for cols, vals in rows]) + self.intercept)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.classes[np.argmax(x @ self.coef.T + self.intercept, axis=1)]
