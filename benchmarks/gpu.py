@@ -85,6 +85,9 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="a few batches, to check the benchmark runs (CPU)")
     parser.add_argument("--out", type=Path, default=Path("metrics"))
     opts = parser.parse_args()
+    if not (opts.carry / PAPERS_FILE).is_file():
+        fix = f"python -m tools.gpu_carry --out {opts.carry}"
+        raise SystemExit(f"error: {opts.carry} holds no {PAPERS_FILE}: run `{fix}` where the sample is")
     params = gpu_profile()
     if opts.tiny:
         params["model"]["max_seq_length"] = 64

@@ -68,6 +68,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=10)
     parser.add_argument("--out", type=Path, default=Path("metrics"))
     opts = parser.parse_args()
+    if not Path(f"/proc/{opts.pid}/status").is_file():
+        raise SystemExit(f"error: no process {opts.pid} on this machine (the server's pid, seen from here)")
     texts = [p["abstract"] for p in real_papers(200, seed=1)]
     result = asyncio.run(soak(opts.url, opts.pid, texts, opts.concurrency, opts.seconds, opts.warmup))
     report("soak", result, opts.out)
