@@ -67,9 +67,3 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write JSON atomically, pretty-printed so that diffs in git stay readable."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a text file atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)

@@ -16,7 +16,7 @@ from typing import Any
 
 from arxiv_embed.classify.classifier import CLASSIFIER_FILE, HYBRID_FILE, TEXT_CLASSIFIER_FILE, HybridClassifier
 from arxiv_embed.classify.tfidf import IDF_FILE, TERMS_FILE
-from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
+from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, PARITY_FILE, TOKENIZER_FILE, OnnxEncoder
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.search.index import INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE, VectorIndex
 from arxiv_embed.search.papers import PAPERS_FILE, PaperStore
@@ -25,7 +25,6 @@ from arxiv_embed.versions import library_versions
 log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
-PARITY_FILE = "parity.json"  # written by the export stage beside the ONNX models
 ONNX_DIR, CLASSIFIER_DIR, INDEX_DIR = "onnx", "classifier", "index"
 BUNDLE_FILES = [
     f"{ONNX_DIR}/{MODEL_FILES['fp32']}",

@@ -8,6 +8,7 @@ CORPUS_DIR = PROCESSED_DIR / "corpus"  # every clean paper up to index.max_paper
 TOKENS_FILE = Path("data/tokens/train.npz")  # token ids of the train split, row for row
 EMBEDDINGS_DIR = Path("data/embeddings")
 CORPUS_VECTORS_DIR = EMBEDDINGS_DIR / "corpus"  # (id, vector) shards of the corpus
+EMBEDDED_WITH_FILE = EMBEDDINGS_DIR / "encoder.json"  # which encoder made the corpus vectors
 MODELS_DIR = Path("models")
 ENCODER_DIR = MODELS_DIR / "encoder"
 ONNX_DIR = MODELS_DIR / "onnx"

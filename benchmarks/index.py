@@ -14,7 +14,6 @@ import gzip
 import json
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -65,17 +64,16 @@ def measure(overrides: dict, shards: Path, vectors: np.ndarray, queries: np.ndar
             "hnsw_m": 32,
             "hnsw_ef_construction": 200,
             "hnsw_ef_search": 128,
-            "ivf_nlist": 0,
+            "ivf_nlist": int(4 * np.sqrt(len(vectors))),  # read by ivf and ivfpq only
             "ivf_nprobe": 16,
             "pq_m": 64,
             "opq": False,
             "train_size": 200_000,
             "rerank": 0,
+            "seed": 0,
             **overrides,
         }
     )
-    if cfg.type in ("ivf", "ivfpq"):
-        cfg = replace(cfg, ivf_nlist=int(4 * np.sqrt(len(vectors))))
     with tempfile.TemporaryDirectory(prefix="bench-index-") as out:
         start = time.perf_counter()
         build_index(shards, cfg, Path(out))

@@ -117,7 +117,7 @@ def main() -> None:
 
     cfg = IndexConfig(
         type="ivfpq", hnsw_m=32, hnsw_ef_construction=200, hnsw_ef_search=128, ivf_nlist=opts.nlist,
-        ivf_nprobe=opts.nprobe, pq_m=opts.pq_m, opq=opts.opq, train_size=200_000, rerank=opts.rerank,
+        ivf_nprobe=opts.nprobe, pq_m=opts.pq_m, opq=opts.opq, train_size=200_000, rerank=opts.rerank, seed=0,
     )  # fmt: skip
     start = time.perf_counter()
     index_ids, stats = build_index(shards, cfg, models / INDEX_DIR)

@@ -4,14 +4,16 @@ The vectoriser and classifier learn from the train split, like the embedding cla
 in the corpus the served index holds, chunk by chunk, so the two P@k numbers answer the same question.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from arxiv_embed.classify.classifier import LinearClassifier
-from arxiv_embed.classify.tfidf import make_vectorizer
+from arxiv_embed.classify.tfidf import TfidfConfig, make_vectorizer
 from arxiv_embed.data.shards import iter_batches
-from arxiv_embed.data.text import build_texts
-from arxiv_embed.evaluation.metrics import classification_report, neighbour_labels, retrieval_report
+from arxiv_embed.data.text import TextConfig, build_texts
+from arxiv_embed.evaluation.metrics import EvaluateConfig, classification_report, neighbour_labels, retrieval_report
 from arxiv_embed.layout import CORPUS_DIR, split_path
 from arxiv_embed.search.index import empty_top_k, merge_top_k
 from arxiv_embed.stage import run_stage
@@ -27,14 +29,21 @@ def chunk_top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(scores, top, axis=1), top
 
 
-def main(params: dict) -> dict:
-    cfg, field, ks = params["baseline"], params["text"]["field"], params["evaluate"]["ks"]
+@dataclass(frozen=True)
+class Params:
+    tfidf: TfidfConfig
+    text: TextConfig
+    evaluate: EvaluateConfig  # scored at the served bundle's cut-offs, so the two P@k answer the same question
+
+
+def main(params: Params) -> dict:
+    cfg, field, ks = params.tfidf, params.text.field, params.evaluate.ks
     k = max(ks) + 1  # one more: the query paper itself is in the corpus
     train, test = (pd.read_parquet(split_path(s)) for s in ("train", "test"))
-    vectorizer = make_vectorizer(cfg["max_features"], cfg["max_ngram"])
+    vectorizer = make_vectorizer(cfg)
     x_train = vectorizer.fit_transform(build_texts(train["title"], train["abstract"], field))
     x_test = vectorizer.transform(build_texts(test["title"], test["abstract"], field))
-    clf = LinearClassifier.fit(x_train, train["primary_category"].to_numpy(), c=cfg["C"], max_iter=cfg["max_iter"])
+    clf = LinearClassifier.fit(x_train, train["primary_category"].to_numpy(), c=cfg.C, max_iter=cfg.max_iter)
     report = classification_report(test["primary_category"], clf.predict(x_test))
     report.pop("per_category_f1")
 
@@ -62,4 +71,4 @@ def main(params: dict) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("baseline", main)
+    run_stage("baseline", main, Params)

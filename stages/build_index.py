@@ -1,23 +1,27 @@
 """Stage build_index: a FAISS index over the corpus vectors, with the papers' metadata by index position."""
 
 import time
+from dataclasses import dataclass
 
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.shards import shard_files
 from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR, MODELS_DIR
-from arxiv_embed.params import section
 from arxiv_embed.search.index import IndexConfig, build_index
 from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from arxiv_embed.stage import run_stage
 
 
-def main(params: dict) -> dict:
-    cfg = section(params, "index", IndexConfig)
+@dataclass(frozen=True)
+class Params:
+    index: IndexConfig
+
+
+def main(params: Params) -> dict:
     with atomic_path(MODELS_DIR / "index", is_dir=True) as tmp:
         start = time.perf_counter()
-        ids, stats = build_index(CORPUS_VECTORS_DIR, cfg, tmp, seed=params["subsample"]["seed"])
+        ids, stats = build_index(CORPUS_VECTORS_DIR, params.index, tmp)
         stats["build_seconds"] = round(time.perf_counter() - start, 3)
         columns = ["id", "title", "primary_category"]
         papers = pd.concat(pd.read_parquet(f, columns=columns) for f in shard_files(CORPUS_DIR)).set_index("id")
@@ -29,4 +33,4 @@ def main(params: dict) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("index", main)
+    run_stage("index", main, Params)

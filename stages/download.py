@@ -5,29 +5,33 @@ Papers are written as they are read (one row group in memory at a time), so memo
 """
 
 import resource
+from dataclasses import dataclass
 
 import pyarrow as pa
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.schema import COLUMNS
 from arxiv_embed.data.shards import write_rows
-from arxiv_embed.data.sources import OFFLINE_FIX, PaperStream
-from arxiv_embed.errors import ParamError, PipelineError
+from arxiv_embed.data.sources import OFFLINE_FIX, DataConfig, PaperStream
+from arxiv_embed.errors import PipelineError
 from arxiv_embed.layout import RAW_DIR
 from arxiv_embed.stage import run_stage
 
 SCHEMA = pa.schema([(name, pa.string()) for name in COLUMNS])
 
 
-def main(params: dict) -> dict:
-    data = params["data"]
-    if not isinstance(data["shard_rows"], int) or data["shard_rows"] < 1:
-        raise ParamError(f"data.shard_rows must be a positive number of papers, not {data['shard_rows']!r}")
-    stream = PaperStream(data["source"], data.get("max_papers"))
+@dataclass(frozen=True)
+class Params:
+    data: DataConfig
+
+
+def main(params: Params) -> dict:
+    data = params.data
+    stream = PaperStream(data.source, data.max_papers)
     with atomic_path(RAW_DIR, is_dir=True) as tmp:
-        shards = write_rows(stream, tmp, SCHEMA, data["shard_rows"])
+        shards = write_rows(stream, tmp, SCHEMA, data.shard_rows)
         if not shards:
-            raise PipelineError(f"no valid papers in {data['source']}; point to another source with {OFFLINE_FIX}")
+            raise PipelineError(f"no valid papers in {data.source}; point to another source with {OFFLINE_FIX}")
     return {
         "papers": sum(shards),
         "shards": len(shards),
@@ -38,4 +42,4 @@ def main(params: dict) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("data", main)
+    run_stage("data", main, Params)

@@ -6,65 +6,86 @@ On CPUs the corpus is encoded with the served ONNX graph (`embed.onnx_variant`),
 
 import json
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.bundle import PARITY_FILE
 from arxiv_embed.data.subsample import SPLITS
+from arxiv_embed.data.text import TextConfig
 from arxiv_embed.encode.corpus_encoder import EncoderSpec, resolve_device
 from arxiv_embed.encode.embedding import embed_local
-from arxiv_embed.encode.onnx_encoder import MODEL_FILES
+from arxiv_embed.encode.onnx_encoder import PARITY_FILE
 from arxiv_embed.encode.ray_engine import RayConfig, embed_ray
 from arxiv_embed.encode.vectors import save_vectors, select_vectors
-from arxiv_embed.errors import ParamError, PipelineError
-from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR, EMBEDDINGS_DIR, ENCODER_DIR, ONNX_DIR, split_path
-from arxiv_embed.params import section
+from arxiv_embed.errors import PipelineError
+from arxiv_embed.layout import (
+    CORPUS_DIR,
+    CORPUS_VECTORS_DIR,
+    EMBEDDED_WITH_FILE,
+    EMBEDDINGS_DIR,
+    ENCODER_DIR,
+    ONNX_DIR,
+    split_path,
+)
+from arxiv_embed.params import Count, params_section
 from arxiv_embed.stage import run_stage
 
-ENGINES = ("local", "ray")
+
+@params_section
+class EmbedConfig:
+    """The `embed` section of params.yaml."""
+
+    engine: Literal["local", "ray"]
+    onnx_variant: Literal["fp32", "int8"]  # the ONNX graph that encodes the corpus on CPUs, and queries when served
+    device: Literal["auto", "cpu", "cuda"]  # the local engine's; cuda: the torch encoder in bf16
+    batch_size: Count  # texts per encoder call
+    batch_rows: Count  # papers per unit of work (one Ray batch)
+    ray: RayConfig
 
 
-def main(params: dict) -> dict:
-    cfg, field = params["embed"], params["text"]["field"]
-    if cfg["engine"] not in ENGINES:
-        raise ParamError(f"unknown embed.engine {cfg['engine']!r}; expected one of {', '.join(ENGINES)}")
-    if cfg["onnx_variant"] not in MODEL_FILES:
-        raise ParamError(
-            f"unknown embed.onnx_variant {cfg['onnx_variant']!r}; expected one of {', '.join(MODEL_FILES)}"
-        )
+@dataclass(frozen=True)
+class Params:
+    embed: EmbedConfig
+    text: TextConfig
+
+
+def main(params: Params) -> dict:
+    cfg, field = params.embed, params.text.field
     spec = EncoderSpec(
         onnx_dir=str(ONNX_DIR),
         torch_dir=str(ENCODER_DIR),
-        variant=cfg["onnx_variant"],
+        variant=cfg.onnx_variant,
         device="cpu",
-        batch_size=cfg["batch_size"],
+        batch_size=cfg.batch_size,
     )
     parity = json.loads((ONNX_DIR / PARITY_FILE).read_text())
     if spec.variant == "int8" and not parity["int8_ok"]:
         raise PipelineError(
             "the int8 ONNX model failed its parity bar (metrics/onnx.json); use -S embed.onnx_variant=fp32"
         )
-    ray_cfg = section(cfg, "ray", RayConfig)
-    spec = ray_cfg.actor_spec(spec) if cfg["engine"] == "ray" else replace(spec, device=resolve_device(cfg["device"]))
+    spec = cfg.ray.actor_spec(spec) if cfg.engine == "ray" else replace(spec, device=resolve_device(cfg.device))
     start = time.perf_counter()
     with atomic_path(EMBEDDINGS_DIR, is_dir=True) as tmp:
         out = tmp / CORPUS_VECTORS_DIR.name
         out.mkdir()
-        if cfg["engine"] == "ray":
-            papers = embed_ray(spec, CORPUS_DIR, out, field, cfg["batch_rows"], ray_cfg)
+        if cfg.engine == "ray":
+            papers = embed_ray(spec, CORPUS_DIR, out, field, cfg.batch_rows, cfg.ray)
         else:
-            papers = embed_local(spec, CORPUS_DIR, out, field, cfg["batch_rows"])
+            papers = embed_local(spec, CORPUS_DIR, out, field, cfg.batch_rows)
         seconds = time.perf_counter() - start
         split_ids = {s: pd.read_parquet(split_path(s), columns=["id"])["id"].to_numpy() for s in SPLITS}
         vectors = select_vectors(out, np.concatenate(list(split_ids.values())))  # one pass over the corpus
         for split, ids in split_ids.items():
             save_vectors(tmp / f"{split}.npz", ids.tolist(), vectors[: len(ids)])
             vectors = vectors[len(ids) :]
+        # Queries are served with the ONNX graph the corpus was encoded with (the manifest reads this).
+        embedded_with = {"onnx_variant": spec.variant, "encoder": spec.name}
+        (tmp / EMBEDDED_WITH_FILE.name).write_text(json.dumps(embedded_with) + "\n")
     return {
-        "engine": cfg["engine"],
+        "engine": cfg.engine,
         "encoder": spec.name,
         "corpus_vectors": papers,
         "embed_seconds": round(seconds, 2),
@@ -73,4 +94,4 @@ def main(params: dict) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("embed", main)
+    run_stage("embed", main, Params)

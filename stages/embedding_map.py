@@ -1,30 +1,38 @@
 """Stage embedding_map: t-SNE of the test papers with the base model and with the fine-tuned encoder."""
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.data.text import build_texts
+from arxiv_embed.data.text import TextConfig, build_texts
 from arxiv_embed.encode.vectors import load_vectors
 from arxiv_embed.evaluation.embedding_map import draw_maps
 from arxiv_embed.layout import METRICS_DIR, embeddings_path, split_path
 from arxiv_embed.stage import run_stage
-from arxiv_embed.train.models import load_sentence_model
+from arxiv_embed.train.models import ModelConfig, load_sentence_model
 
 MAP_FILE = METRICS_DIR / "embedding_map.png"
 
 
-def main(params: dict) -> dict:
+@dataclass(frozen=True)
+class Params:
+    model: ModelConfig
+    text: TextConfig
+
+
+def main(params: Params) -> dict:
     test = pd.read_parquet(split_path("test"))
     ids, tuned = load_vectors(embeddings_path("test"))
     test = test.set_index("id").loc[ids].reset_index()
-    base = load_sentence_model(params["model"]["name"], "cpu", params["model"]["max_seq_length"])
-    texts = build_texts(test["title"], test["abstract"], params["text"]["field"])
+    base = load_sentence_model(params.model.name, "cpu", params.model.max_seq_length)
+    texts = build_texts(test["title"], test["abstract"], params.text.field)
     before = base.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=True)
-    panels = {f"pretrained {params['model']['name'].split('/')[-1]}": before, "fine-tuned": tuned}
+    panels = {f"pretrained {params.model.name.split('/')[-1]}": before, "fine-tuned": tuned}
     with atomic_path(MAP_FILE) as tmp:
         draw_maps(panels, test["primary_category"].tolist(), tmp)
     return {"papers": len(test)}
 
 
 if __name__ == "__main__":
-    run_stage("embedding_map", main)
+    run_stage("embedding_map", main, Params)

@@ -5,24 +5,30 @@ every rank trains, rank 0 alone writes the encoder and metrics.
 """
 
 import time
+from dataclasses import dataclass
 
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.layout import ENCODER_DIR, METRICS_DIR, TOKENS_FILE, split_path
-from arxiv_embed.params import section
 from arxiv_embed.stage import run_stage
 from arxiv_embed.train.distributed import is_main_process, world_size
-from arxiv_embed.train.models import load_sentence_model
+from arxiv_embed.train.models import ModelConfig, load_sentence_model
 from arxiv_embed.train.tokens import TokenCache
 from arxiv_embed.train.training import TrainConfig, finetune, make_pairs, pick_device, save_model
 from arxiv_embed.versions import library_versions
 
 
-def main(params: dict) -> dict | None:
-    cfg = section(params, "train", TrainConfig)
+@dataclass(frozen=True)
+class Params:
+    train: TrainConfig
+    model: ModelConfig
+
+
+def main(params: Params) -> dict | None:
+    cfg = params.train
     device = pick_device(cfg.device)
-    model = load_sentence_model(params["model"]["name"], device, params["model"]["max_seq_length"])
+    model = load_sentence_model(params.model.name, device, params.model.max_seq_length)
     curve, rows, seconds = [], 0, 0.0
     if cfg.epochs > 0:
         tokens = TokenCache.load(TOKENS_FILE)
@@ -39,7 +45,7 @@ def main(params: dict) -> dict | None:
         save_model(model, tmp)
     with atomic_path(METRICS_DIR / "train_loss.csv") as tmp:
         pd.DataFrame(curve, columns=["step", "epoch", "loss"]).to_csv(tmp, index=False)
-    texts_per_row = 1 if cfg.loss == "batch_hard_soft_margin" else 2
+    texts_per_row = cfg.spec.texts_per_row
     return {
         "device": device,
         "world_size": world_size(),
@@ -53,4 +59,4 @@ def main(params: dict) -> dict | None:
 
 
 if __name__ == "__main__":
-    run_stage("train", main)
+    run_stage("train", main, Params)

@@ -1,16 +1,25 @@
 """Stage manifest: tie the served artifacts together with content hashes, so the server can verify them."""
 
+import json
+from dataclasses import dataclass
+
 from arxiv_embed.atomic import write_json
 from arxiv_embed.bundle import MANIFEST_FILE, make_manifest
-from arxiv_embed.layout import MODELS_DIR
+from arxiv_embed.layout import EMBEDDED_WITH_FILE, MODELS_DIR
 from arxiv_embed.stage import run_stage
 
 
-def main(params: dict) -> dict:
-    manifest = make_manifest(MODELS_DIR, params["embed"]["onnx_variant"])
+@dataclass(frozen=True)
+class Params:
+    """No params: the manifest describes what the earlier stages made (the corpus's encoder included)."""
+
+
+def main(params: Params) -> dict:
+    onnx_variant = json.loads(EMBEDDED_WITH_FILE.read_text())["onnx_variant"]
+    manifest = make_manifest(MODELS_DIR, onnx_variant)
     write_json(MODELS_DIR / MANIFEST_FILE, manifest)
     return {"index_size": manifest["index_size"], "dim": manifest["dim"], "onnx_variant": manifest["onnx_variant"]}
 
 
 if __name__ == "__main__":
-    run_stage("manifest", main)
+    run_stage("manifest", main, Params)

@@ -1,8 +1,10 @@
-"""Stage subsample: clean, dedupe, cap per category and split into train/val/test; write the corpus to index.
+"""Stage subsample: clean, dedupe, cap per category and split into train/val/test; write the corpus to serve.
 
 Two passes over the raw shards: the first reads only what cleaning needs (ids, title keys, abstract lengths),
 the second copies the chosen rows into the splits and into the sharded corpus. Abstracts are never all in memory.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,6 @@ from arxiv_embed.data.subsample import (
     stratified_split,
 )
 from arxiv_embed.layout import CORPUS_DIR, METRICS_DIR, PROCESSED_DIR, RAW_DIR, split_path
-from arxiv_embed.params import section
 from arxiv_embed.stage import run_stage
 
 KEY_COLUMNS = ["id", "title", "abstract", "primary_category"]
@@ -36,14 +37,19 @@ def scan(shards: list) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def main(params: dict) -> dict:
-    cfg = section(params, "subsample", SubsampleConfig)
+@dataclass(frozen=True)
+class Params:
+    subsample: SubsampleConfig
+
+
+def main(params: Params) -> dict:
+    cfg = params.subsample
     shards = shard_files(RAW_DIR)
     papers, dropped = clean(scan(shards), cfg)
     capped, dropped["rare_category"] = cap_categories(papers, cfg)
     split_keys = stratified_split(capped, cfg)
     split_of = pd.concat([df[["id"]].assign(split=name) for name, df in split_keys.items()]).set_index("id")["split"]
-    corpus = papers[select_corpus(papers, set(split_of.index), params["index"]["max_papers"], cfg.seed)]
+    corpus = papers[select_corpus(papers, set(split_of.index), cfg.corpus_max_papers, cfg.seed)]
 
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in SPLITS}
     corpus_papers = 0
@@ -73,4 +79,4 @@ def main(params: dict) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("subsample", main)
+    run_stage("subsample", main, Params)

@@ -2,23 +2,30 @@
 
 import os
 import time
+from dataclasses import dataclass
 
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.data.text import build_texts
+from arxiv_embed.data.text import TextConfig, build_texts
 from arxiv_embed.layout import TOKENS_FILE, split_path
 from arxiv_embed.stage import run_stage
-from arxiv_embed.train.models import load_tokenizer
+from arxiv_embed.train.models import ModelConfig, load_tokenizer
 from arxiv_embed.train.tokens import tokenize
 
 
-def main(params: dict) -> dict:
+@dataclass(frozen=True)
+class Params:
+    model: ModelConfig
+    text: TextConfig
+
+
+def main(params: Params) -> dict:
     train = pd.read_parquet(split_path("train"), columns=["title", "abstract"])
-    texts = build_texts(train["title"], train["abstract"], params["text"]["field"])
-    max_length = params["model"]["max_seq_length"]
+    texts = build_texts(train["title"], train["abstract"], params.text.field)
+    max_length = params.model.max_seq_length
     start = time.perf_counter()
-    cache = tokenize(load_tokenizer(params["model"]["name"]), texts, max_length, os.cpu_count() or 1)
+    cache = tokenize(load_tokenizer(params.model.name), texts, max_length, os.cpu_count() or 1)
     seconds = time.perf_counter() - start
     with atomic_path(TOKENS_FILE) as tmp:
         cache.save(tmp)
@@ -33,4 +40,4 @@ def main(params: dict) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("tokenize", main)
+    run_stage("tokenize", main, Params)

@@ -9,7 +9,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from arxiv_embed.classify.classifier import HybridClassifier, LinearClassifier
-from arxiv_embed.classify.tfidf import TfidfFeatures, make_vectorizer
+from arxiv_embed.classify.tfidf import TfidfConfig, TfidfFeatures, make_vectorizer
 from arxiv_embed.data.sources import read_papers
 from arxiv_embed.data.text import build_texts
 
@@ -39,7 +39,7 @@ def papers(tiny_source: Path) -> tuple[list[str], np.ndarray]:
 def test_numpy_tfidf_is_sklearns(papers: tuple[list[str], np.ndarray], tmp_path: Path) -> None:
     """The server's TF-IDF (arrays + JSON, no scikit-learn) gives scikit-learn's rows, after a save/load."""
     texts, _ = papers
-    vectorizer = make_vectorizer(max_features=2000, max_ngram=2)
+    vectorizer = make_vectorizer(TfidfConfig(max_features=2000, max_ngram=2, C=1.0, max_iter=500))
     reference = vectorizer.fit_transform(texts[:80]).toarray()
     reference_unseen = vectorizer.transform(texts[80:] + ["", "The THE the: an unseen-word text"]).toarray()
     TfidfFeatures.from_vectorizer(vectorizer).save(tmp_path)
@@ -58,7 +58,7 @@ def test_numpy_tfidf_is_sklearns(papers: tuple[list[str], np.ndarray], tmp_path:
 def test_hybrid_blends_the_two_models(papers: tuple[list[str], np.ndarray], tmp_path: Path) -> None:
     texts, labels = papers
     vectors = np.random.default_rng(0).normal(size=(len(texts), 8)).astype(np.float32)  # uninformative
-    vectorizer = make_vectorizer(max_features=2000, max_ngram=2)
+    vectorizer = make_vectorizer(TfidfConfig(max_features=2000, max_ngram=2, C=1.0, max_iter=500))
     text = LinearClassifier.fit(vectorizer.fit_transform(texts), labels, c=10.0, max_iter=500)
     embedding = LinearClassifier.fit(vectors, labels, c=10.0, max_iter=500)
     hybrid = HybridClassifier(embedding, text, TfidfFeatures.from_vectorizer(vectorizer), weight=0.25)

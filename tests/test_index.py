@@ -16,7 +16,7 @@ from arxiv_embed.search.papers import PaperStore, write_papers
 
 CFG = IndexConfig(
     type="flat", hnsw_m=16, hnsw_ef_construction=100, hnsw_ef_search=64, ivf_nlist=16, ivf_nprobe=8,
-    pq_m=16, opq=False, train_size=1000, rerank=0,
+    pq_m=16, opq=False, train_size=1000, rerank=0, seed=0,
 )  # fmt: skip
 
 

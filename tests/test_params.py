@@ -30,7 +30,7 @@ def test_committed_params_equal_composition(tmp_path: Path) -> None:
         (["train.loss=contrastive"], ("train", "loss"), "contrastive"),
         (["profile=gpu", "train.epochs=0"], ("train", "epochs"), 0),
         (["profile=full"], ("index", "type"), "ivfpq"),
-        (["profile=full"], ("index", "max_papers"), None),
+        (["profile=full"], ("subsample", "corpus_max_papers"), None),
         (["profile=full"], ("model", "max_seq_length"), 256),
         (["profile=full", "embed.engine=ray"], ("embed", "engine"), "ray"),
     ],

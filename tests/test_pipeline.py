@@ -84,7 +84,8 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     assert set(base) >= {"p@10", "p@10_lo", "accuracy", "accuracy_hi", "macro_f1", "p@10_any_category"}
     assert base["corpus"] == len(tiny_rows)
     clf = metrics(pipeline_repo, "classifier")
-    assert clf["tfidf_accuracy"] == base["accuracy"]  # the hybrid's TF-IDF half is the baseline's model
+    # the blend is chosen on val among weights that include either model alone
+    assert clf["val_accuracy"] >= max(clf["val_embedding_accuracy"], clf["val_tfidf_accuracy"])
     assert clf["embedding_weight"] == ev["embedding_weight"]
     manifest = json.loads((pipeline_repo / "models/manifest.json").read_text())
     assert set(manifest["versions"]) >= {"torch", "onnxruntime", "faiss-cpu", "scikit-learn"}

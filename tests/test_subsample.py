@@ -19,7 +19,13 @@ from arxiv_embed.data.subsample import (
 from arxiv_embed.errors import PipelineError
 
 CFG = SubsampleConfig(
-    min_abstract_chars=100, min_per_category=10, max_per_category=20, val_fraction=0.2, test_fraction=0.2, seed=1
+    min_abstract_chars=100,
+    min_papers_to_keep_category=10,
+    papers_per_category=20,
+    val_fraction=0.2,
+    test_fraction=0.2,
+    corpus_max_papers=None,
+    seed=1,
 )
 
 
@@ -53,7 +59,7 @@ def test_cap_and_stratified_split_keep_every_category(papers: pd.DataFrame) -> N
     )
     capped, n_rare = cap_categories(pd.concat([papers, rare]), CFG)
     assert n_rare == 5
-    assert capped["primary_category"].value_counts().max() == CFG.max_per_category
+    assert capped["primary_category"].value_counts().max() == CFG.papers_per_category
     splits = stratified_split(capped, CFG)
     assert sum(len(df) for df in splits.values()) == len(capped)
     ids = [set(df["id"]) for df in splits.values()]
@@ -68,5 +74,5 @@ def test_cap_and_stratified_split_keep_every_category(papers: pd.DataFrame) -> N
 
 def test_single_category_is_a_clear_error(papers: pd.DataFrame) -> None:
     one = papers[papers["primary_category"] == papers["primary_category"].iloc[0]]
-    with pytest.raises(PipelineError, match="min_per_category"):
+    with pytest.raises(PipelineError, match="min_papers_to_keep_category"):
         stratified_split(one, CFG)

@@ -14,14 +14,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import PositiveFloat
 
 from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.params import Count, params_section
 
 CLASSIFIER_FILE = "classifier.npz"  # on embeddings
 TEXT_CLASSIFIER_FILE = "text_classifier.npz"  # on TF-IDF features
 HYBRID_FILE = "hybrid.json"
 BLEND_WEIGHTS = tuple(round(w, 2) for w in np.linspace(0, 1, 21))  # of the embedding model, tried on val
+
+
+@params_section
+class ClassifierConfig:
+    """The `classifier` section: the logistic regression on embeddings (its TF-IDF half reads `tfidf`)."""
+
+    C: PositiveFloat
+    max_iter: Count
+    seed: int
 
 
 @dataclass

@@ -15,18 +15,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import PositiveFloat
+
+from arxiv_embed.params import Count, params_section
 
 TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
 TERMS_FILE = "tfidf_terms.json"
 IDF_FILE = "tfidf_idf.npy"
 
 
-def make_vectorizer(max_features: int, max_ngram: int):
+@params_section
+class TfidfConfig:
+    """The shared `tfidf` section: the TF-IDF model (vectoriser + logistic regression) that the baseline stage
+    scores alone and that the served classifier blends with the embedding model."""
+
+    max_features: Count
+    max_ngram: Count
+    C: PositiveFloat  # inverse regularisation strength of the logistic regression
+    max_iter: Count
+
+
+def make_vectorizer(cfg: TfidfConfig):
     """The one TF-IDF configuration of the project: the baseline and the hybrid classifier both fit this."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return TfidfVectorizer(
-        sublinear_tf=True, max_features=max_features, ngram_range=(1, max_ngram), min_df=2, stop_words="english"
+        sublinear_tf=True, max_features=cfg.max_features, ngram_range=(1, cfg.max_ngram), min_df=2, stop_words="english"
     )
 
 

@@ -22,11 +22,21 @@ import yaml
 from arxiv_embed.data.hub import hub_reachable
 from arxiv_embed.data.schema import to_paper
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.params import Count, params_section
 
 log = logging.getLogger(__name__)
 
 OFFLINE_FIX = "dvc exp run -S data.source=/absolute/path/to/arxiv-papers.jsonl.gz"
 _JSON_LINES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
+
+
+@params_section
+class DataConfig:
+    """The `data` section: which source to read, how much of it, and how many papers per Parquet shard."""
+
+    source: str  # a local .jsonl[.gz] / .json[.gz] / .parquet / .csv file, or a .yaml Hugging Face spec
+    max_papers: Count | None  # None: every paper of the source
+    shard_rows: Count
 
 
 class _BadRow(dict):

@@ -7,7 +7,6 @@ on the abstracts themselves, so it scales to all of arXiv: `paper_keys` turns ea
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,20 +14,22 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.params import Count, Fraction, params_section
 
 SPLITS = ("train", "val", "test")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
-@dataclass(frozen=True)
+@params_section
 class SubsampleConfig:
-    """The `subsample` section of params.yaml."""
+    """The `subsample` section: cleaning, the splits the models learn from, and the corpus the index serves."""
 
     min_abstract_chars: int
-    min_per_category: int
-    max_per_category: int
-    val_fraction: float
-    test_fraction: float
+    min_papers_to_keep_category: Count  # categories with fewer clean papers are dropped from the splits
+    papers_per_category: Count  # at most this many papers of each kept category go into the splits
+    val_fraction: Fraction
+    test_fraction: Fraction
+    corpus_max_papers: Count | None  # the corpus: every split paper, then a seeded sample; None: all clean papers
     seed: int
 
 
@@ -69,13 +70,13 @@ def clean(papers: pd.DataFrame, cfg: SubsampleConfig) -> tuple[pd.DataFrame, dic
 
 
 def cap_categories(papers: pd.DataFrame, cfg: SubsampleConfig) -> tuple[pd.DataFrame, int]:
-    """Keep categories with at least `min_per_category` papers; sample at most `max_per_category` of each."""
+    """Keep categories with at least `min_papers_to_keep_category` papers; sample `papers_per_category` of each."""
     counts = papers["primary_category"].value_counts()
-    kept = counts[counts >= cfg.min_per_category].index
-    rare = int(counts[counts < cfg.min_per_category].sum())
+    kept = counts[counts >= cfg.min_papers_to_keep_category].index
+    rare = int(counts[counts < cfg.min_papers_to_keep_category].sum())
     papers = papers[papers["primary_category"].isin(kept)]
     shuffled = papers.sample(frac=1.0, random_state=cfg.seed)
-    capped = shuffled.groupby("primary_category").head(cfg.max_per_category).sort_values("id")
+    capped = shuffled.groupby("primary_category").head(cfg.papers_per_category).sort_values("id")
     return capped.reset_index(drop=True), rare
 
 
@@ -86,8 +87,8 @@ def stratified_split(papers: pd.DataFrame, cfg: SubsampleConfig) -> dict[str, pd
     n_categories = papers["primary_category"].nunique()
     if n_categories < 2:
         raise PipelineError(
-            f"only {n_categories} category has at least {cfg.min_per_category} papers; "
-            "lower -S subsample.min_per_category or use a larger source"
+            f"only {n_categories} category has at least {cfg.min_papers_to_keep_category} papers; "
+            "lower -S subsample.min_papers_to_keep_category or use a larger source"
         )
     holdout = cfg.val_fraction + cfg.test_fraction
     train, rest = train_test_split(

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, get_args
 
-TEXT_FIELDS = ("title_abstract", "abstract", "title")
+from arxiv_embed.params import params_section
+
+TextField = Literal["title_abstract", "abstract", "title"]
+TEXT_FIELDS = get_args(TextField)
+
+
+@params_section
+class TextConfig:
+    """The shared `text` section: which part of a paper every encoder and the TF-IDF models read."""
+
+    field: TextField
 
 
 def build_text(title: str, abstract: str, field: str = "title_abstract") -> str:

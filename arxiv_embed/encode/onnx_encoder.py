@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = "encoder_config.json"
 TOKENIZER_FILE = "tokenizer.json"
 MODEL_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
+PARITY_FILE = "parity.json"  # the export stage's parity check of each model, read before one is used
 
 
 class OnnxEncoder:

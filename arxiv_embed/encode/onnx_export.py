@@ -5,15 +5,30 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
+from pydantic import Field
 from sentence_transformers import SentenceTransformer
 
 from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.params import Count, params_section
 
 log = logging.getLogger(__name__)
+
+Cosine = Annotated[float, Field(gt=0, le=1)]
+
+
+@params_section
+class OnnxConfig:
+    """The `onnx` section: the export opset and the parity bars the exported graphs must pass."""
+
+    opset: Count
+    parity_texts: Count  # validation texts compared with torch
+    min_cosine: Cosine  # fp32: the export fails below this minimum cosine to torch
+    int8_min_mean_cosine: Cosine  # int8: served only at or above this mean cosine
 
 
 class _PooledEncoder(torch.nn.Module):

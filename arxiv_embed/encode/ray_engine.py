@@ -16,25 +16,28 @@ import os
 import shutil
 import tempfile
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+
+from pydantic import NonNegativeFloat, PositiveFloat
 
 from arxiv_embed.data.shards import count_rows
 from arxiv_embed.encode.corpus_encoder import EncoderSpec, load_encoder
 from arxiv_embed.encode.embedding import TEXT_COLUMNS, embed_table
 from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.params import Count, params_section
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@params_section
 class RayConfig:
     """The Ray part of the `embed` section of params.yaml."""
 
-    actors: int  # size of the actor pool
-    cpus_per_actor: float
-    gpus_per_actor: float  # > 0: GPU actors encode with torch in bf16
+    actors: Count  # size of the actor pool
+    cpus_per_actor: PositiveFloat
+    gpus_per_actor: NonNegativeFloat  # > 0: GPU actors encode with torch in bf16
 
     def actor_spec(self, spec: EncoderSpec) -> EncoderSpec:
         """GPU actors use torch on CUDA; CPU actors use the ONNX graph with one thread per reserved CPU."""

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import numpy as np
+from pydantic import Field
+
+from arxiv_embed.params import Count, params_section
+
+
+@params_section
+class EvaluateConfig:
+    """The `evaluate` section: the cut-offs k of P@k (for the served bundle and the TF-IDF baseline alike)."""
+
+    ks: Annotated[list[Count], Field(min_length=1)]
+    batch_size: Count  # test texts per encoder call
 
 
 def precision_at_k(relevant: np.ndarray, k: int) -> float:

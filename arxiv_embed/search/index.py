@@ -11,40 +11,45 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
+from typing import Literal, get_args
 
 import faiss
 import numpy as np
+from pydantic import NonNegativeInt
 from tqdm.auto import tqdm
 
 from arxiv_embed.data.shards import count_rows
 from arxiv_embed.encode.vectors import iter_vectors, vector_dim
 from arxiv_embed.errors import ParamError
+from arxiv_embed.params import Count, params_section
 
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "index.faiss"
 INDEX_CONFIG_FILE = "index.json"
 RERANK_FILE = "vectors_f16.npy"
-INDEX_TYPES = ("flat", "hnsw", "ivf", "ivfpq")
+IndexType = Literal["flat", "hnsw", "ivf", "ivfpq"]
+INDEX_TYPES = get_args(IndexType)
 MIN_POINTS_PER_LIST = 39  # FAISS warns below this many training points per inverted list
 
 
-@dataclass(frozen=True)
+@params_section
 class IndexConfig:
-    """The `index` section of params.yaml (its `max_papers` belongs to the subsample stage)."""
+    """The `index` section of params.yaml."""
 
-    type: str
-    hnsw_m: int
-    hnsw_ef_construction: int
-    hnsw_ef_search: int
-    ivf_nlist: int
-    ivf_nprobe: int
-    pq_m: int  # ivfpq: bytes per vector code (sub-quantisers of 8 bits)
+    type: IndexType
+    hnsw_m: Count
+    hnsw_ef_construction: Count
+    hnsw_ef_search: Count
+    ivf_nlist: Count
+    ivf_nprobe: Count
+    pq_m: Count  # ivfpq: bytes per vector code (sub-quantisers of 8 bits)
     opq: bool  # ivfpq: learn a rotation first (OPQ), which lowers the quantisation error
-    train_size: int  # ivf/ivfpq: vectors sampled to train the coarse and product quantisers
-    rerank: int  # ivfpq: re-rank this many candidates exactly from fp16 vectors; 0 = off
+    train_size: Count  # ivf/ivfpq: vectors sampled to train the coarse and product quantisers
+    rerank: NonNegativeInt  # ivfpq: re-rank this many candidates exactly from fp16 vectors; 0 = off
+    seed: int  # ivf/ivfpq: which vectors train the quantisers
 
 
 def _factory(cfg: IndexConfig, dim: int, n: int) -> faiss.Index:
@@ -85,7 +90,7 @@ def _training_sample(folder: Path, n: int, size: int, seed: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def build_index(folder: Path, cfg: IndexConfig, out: Path, seed: int = 0) -> tuple[np.ndarray, dict]:
+def build_index(folder: Path, cfg: IndexConfig, out: Path) -> tuple[np.ndarray, dict]:
     """Build the configured index from the vector shards in `folder` into the directory `out`.
 
     Returns the ids in index order (position i holds ids[i]) and build statistics.
@@ -93,7 +98,7 @@ def build_index(folder: Path, cfg: IndexConfig, out: Path, seed: int = 0) -> tup
     n, dim = count_rows(folder), vector_dim(folder)
     index = _factory(cfg, dim, n)
     if not index.is_trained:  # only ivf and ivfpq read a training sample before the fill pass
-        sample = _training_sample(folder, n, cfg.train_size, seed)
+        sample = _training_sample(folder, n, cfg.train_size, cfg.seed)
         log.info("training %s on %d vectors", cfg.type, len(sample))
         index.train(sample)
         del sample

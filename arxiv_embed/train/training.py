@@ -10,47 +10,55 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
 from datasets import Dataset
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, field_validator
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-from sentence_transformers.base.sampler import BatchSamplers
-from sentence_transformers.sentence_transformer import losses
 
 from arxiv_embed.errors import ParamError, PipelineError
-from arxiv_embed.train.batching import DistinctLabelBatchSampler, LengthGroupedBatchSampler, column_array
+from arxiv_embed.params import Count, params_section
+from arxiv_embed.train.batching import column_array
 from arxiv_embed.train.distributed import is_main_process, world_size
-from arxiv_embed.train.losses import LabelMaskedMNRLoss, PrototypeLoss
+from arxiv_embed.train.registry import LOSSES, LossSpec
 from arxiv_embed.train.tokens import TokenCache, TokenCollator
 
 log = logging.getLogger(__name__)
 
-LOSSES = ("mnrl", "mnrl_distinct", "mnrl_masked", "cached_mnrl", "prototype", "contrastive", "batch_hard_soft_margin")
-PAIR_COLUMNS = ("anchor", "positive")
 
-
-@dataclass(frozen=True)
+@params_section
 class TrainConfig:
     """The `train` section of params.yaml."""
 
-    epochs: float
-    loss: str
-    batch_size: int
-    learning_rate: float
-    warmup_ratio: float
-    max_pairs: int
+    epochs: NonNegativeFloat  # 0: the base model passes through untrained
+    loss: str  # a key of arxiv_embed.train.registry.LOSSES
+    batch_size: Count  # the global batch: under torchrun every process trains on batch_size / processes rows
+    learning_rate: PositiveFloat
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1)]
+    max_pairs: Count
     seed: int
-    device: str
-    wandb: str
-    processes: int  # torchrun processes per node: one per GPU, or CPU processes on gloo
-    dataloader_workers: int
+    device: Literal["auto", "cpu", "cuda"]
+    wandb: Literal["offline", "online", "off"]
+    processes: Count  # torchrun processes per node: one per GPU, or CPU processes on gloo
+    dataloader_workers: NonNegativeInt
     compile: bool
-    mini_batch_size: int  # cached_mnrl: rows per GradCache chunk
-    prototype_weight: float  # prototype: weight of the prototype term
+    mini_batch_size: Count  # cached_mnrl: rows per GradCache chunk
+    prototype_weight: NonNegativeFloat  # prototype: weight of the prototype term
+
+    @field_validator("loss")
+    @classmethod
+    def _known_loss(cls, loss: str) -> str:
+        if loss not in LOSSES:
+            raise ValueError(f"expected one of {', '.join(LOSSES)}")
+        return loss
+
+    @property
+    def spec(self) -> LossSpec:
+        return LOSSES[self.loss]
 
 
 def pick_device(requested: str) -> str:
@@ -68,14 +76,16 @@ def make_pairs(categories: np.ndarray, cfg: TrainConfig) -> Dataset:
     """
     rng = np.random.default_rng(cfg.seed)
     codes, label_ids = np.unique(categories, return_inverse=True)
-    if cfg.loss == "batch_hard_soft_margin":
+    if cfg.spec.rows == "labelled_texts":
         order = rng.permutation(len(categories))[: cfg.max_pairs]
         return Dataset.from_dict({"text": order.tolist(), "label": label_ids[order].tolist()})
 
     by_category = {c: np.flatnonzero(categories == c) for c in codes}
     eligible = [i for i in range(len(categories)) if len(by_category[categories[i]]) > 1]
     if not eligible:
-        raise PipelineError("no category has two training papers; lower subsample.min_per_category or add data")
+        raise PipelineError(
+            "no category has two training papers; lower subsample.min_papers_to_keep_category or add data"
+        )
     # Every paper anchors once per round; more pairs than papers means more rounds with fresh positives.
     rounds = -(-cfg.max_pairs // len(eligible))
     anchors = np.concatenate([rng.permutation(eligible) for _ in range(rounds)])[: cfg.max_pairs].tolist()
@@ -86,7 +96,7 @@ def make_pairs(categories: np.ndarray, cfg: TrainConfig) -> Dataset:
         while j == i:
             j = int(rng.choice(same))
         positives.append(j)
-    if cfg.loss == "contrastive":
+    if cfg.spec.rows == "scored_pairs":
         half = len(anchors) // 2
         negatives = [int(rng.choice(np.flatnonzero(categories != categories[i]))) for i in anchors[half:]]
         return Dataset.from_dict(
@@ -108,43 +118,31 @@ def row_lengths(pairs: Dataset, tokens: TokenCache) -> np.ndarray:
     return sum(tokens.lengths[column_array(pairs, c)] for c in _text_columns(pairs))
 
 
-def batch_sampler(loss: str, pairs: Dataset, tokens: TokenCache, world: int):
+def batch_sampler(spec: LossSpec, pairs: Dataset, tokens: TokenCache, world: int):
     """What the trainer builds batches with: one of the library's samplers, or a factory for ours."""
-    library = {
-        "mnrl": BatchSamplers.NO_DUPLICATES,
-        "contrastive": BatchSamplers.BATCH_SAMPLER,
-        "batch_hard_soft_margin": BatchSamplers.GROUP_BY_LABEL,
-    }
-    if loss in library:
-        return library[loss]
-    ours = DistinctLabelBatchSampler if loss == "mnrl_distinct" else LengthGroupedBatchSampler
-    return partial(ours, lengths=row_lengths(pairs, tokens), world_size=world)
+    if spec.plans_global_batches:
+        return partial(spec.sampler, lengths=row_lengths(pairs, tokens), world_size=world)
+    return spec.sampler
+
+
+def per_process_batch(spec: LossSpec, batch_size: int, world: int) -> int:
+    """Rows one process takes a step, so that every loss trains on `train.batch_size` rows a step in all.
+
+    Our samplers plan global batches and cut them into `world` slices themselves; the library's samplers are
+    handed each rank's share, and accelerate gives rank r every world-th of those batches.
+    """
+    if spec.plans_global_batches:
+        return batch_size
+    if batch_size % world:
+        raise ParamError(f"train.batch_size={batch_size} must be a multiple of train.processes={world}")
+    return batch_size // world
 
 
 def make_loss(model: SentenceTransformer, pairs: Dataset, cfg: TrainConfig, world: int) -> torch.nn.Module:
-    """The library loss, or our label-aware one; in-batch losses gather candidates across ranks."""
-    gather = world > 1
-    if cfg.loss == "mnrl":
-        return losses.MultipleNegativesRankingLoss(model)
-    if cfg.loss == "mnrl_distinct":
-        return losses.MultipleNegativesRankingLoss(model, gather_across_devices=gather)
-    if cfg.loss == "mnrl_masked":
-        return LabelMaskedMNRLoss(model, gather_across_devices=gather)
-    if cfg.loss == "cached_mnrl":
-        return losses.CachedMultipleNegativesRankingLoss(
-            model, mini_batch_size=cfg.mini_batch_size, gather_across_devices=gather
-        )
-    if cfg.loss == "prototype":
-        if gather:
-            raise ParamError("train.loss=prototype trains its prototypes on one process; set train.processes=1")
-        return PrototypeLoss(
-            LabelMaskedMNRLoss(model), int(column_array(pairs, "label").max()) + 1, cfg.prototype_weight
-        )
-    if cfg.loss == "contrastive":
-        return losses.ContrastiveLoss(model)
-    if cfg.loss == "batch_hard_soft_margin":
-        return losses.BatchHardSoftMarginTripletLoss(model)
-    raise ParamError(f"unknown train.loss {cfg.loss!r}; expected one of {', '.join(LOSSES)}")
+    """The registered loss; in-batch losses gather candidates across ranks."""
+    if world > 1 and not cfg.spec.multi_process:
+        raise ParamError(f"train.loss={cfg.loss} trains its state on one process; set train.processes=1")
+    return cfg.spec.build(model, int(column_array(pairs, "label").max()) + 1, world > 1, cfg)
 
 
 def finetune(
@@ -152,7 +150,7 @@ def finetune(
 ) -> list[dict]:
     """Train `model` in place; return the logged loss curve as [{'step', 'epoch', 'loss'}].
 
-    `train.batch_size` is the global batch: the samplers split it across torchrun ranks.
+    `train.batch_size` is the global batch, whatever the loss and the number of torchrun ranks.
     """
     loss = make_loss(model, pairs, cfg, world_size())
     os.environ["WANDB_MODE"] = cfg.wandb if cfg.wandb != "off" else "disabled"
@@ -162,12 +160,12 @@ def finetune(
         args = SentenceTransformerTrainingArguments(
             output_dir=scratch,
             num_train_epochs=cfg.epochs,
-            per_device_train_batch_size=cfg.batch_size,
+            per_device_train_batch_size=per_process_batch(cfg.spec, cfg.batch_size, world_size()),
             learning_rate=cfg.learning_rate,
             warmup_steps=int(cfg.warmup_ratio * steps),
             seed=cfg.seed,
             data_seed=cfg.seed,
-            batch_sampler=batch_sampler(cfg.loss, pairs, tokens, world_size()),
+            batch_sampler=batch_sampler(cfg.spec, pairs, tokens, world_size()),
             logging_steps=max(1, steps // 50),
             save_strategy="no",
             report_to=["wandb"] if cfg.wandb != "off" else "none",
