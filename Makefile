@@ -9,7 +9,7 @@ LOCK_DIR ?= requirements
 LOCK_FLAGS = --generate-hashes --find-links $(TORCH_WHEELS) --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28 --custom-compile-command 'make lock'
 
-.PHONY: setup lock repro repro-sample test lint params serve
+.PHONY: setup lock repro repro-sample test lint params deps docs serve
 
 setup: $(VENV)/.installed
 
@@ -45,3 +45,11 @@ params: setup
 
 serve: setup
 	uvicorn serve.app:app --host 0.0.0.0 --port 8000
+
+## Write dvc.yaml's code deps and params sections from what each stage imports and declares.
+deps: setup
+	python -m tools.stage_deps
+
+## Regenerate README.md and docs/*.md from docs/templates/ and the committed metrics JSON.
+docs: setup
+	python -m tools.make_docs

@@ -4,7 +4,24 @@
 # Prints the base image's name on stdout; the Dockerfile itself stays the standard one users build.
 set -euo pipefail
 BASE=${ARXIV_EMBED_BASE_IMAGE:-arxiv-embed-base:bookworm}
+SUITE=bookworm
 log() { echo "docker-base: $*" >&2; }
+
+# The host's own Debian archive for $SUITE (deb822 .sources or one-line .list entries), so that no mirror's name
+# is written here; DEBIAN_MIRROR overrides it.
+host_mirror() {
+  local f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    awk -v suite="$SUITE" '
+      /^URIs:/ { uri = $2 }
+      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == suite) hit = 1 }
+      /^[[:space:]]*$/ { if (uri && hit) { print uri; exit } uri = ""; hit = 0 }
+      END { if (uri && hit) print uri }' "$f"
+  done
+  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    sed -E 's/\[[^]]*\]//' | awk -v suite="$SUITE" '$1 == "deb" && $3 == suite { print $2 }'
+}
 
 if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
   log "installing docker.io and debootstrap"
@@ -18,10 +35,11 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { log "dockerd did not start; see /tmp/dockerd.log"; exit 1; }
 fi
 if ! docker image inspect "$BASE" >/dev/null 2>&1; then
-  log "building $BASE with debootstrap"
+  mirror=${DEBIAN_MIRROR:-$(host_mirror | head -n 1)}
+  [ -n "$mirror" ] || { log "no Debian $SUITE archive in this host's apt sources: set DEBIAN_MIRROR"; exit 1; }
+  log "building $BASE with debootstrap from the host's archive"
   root=$(mktemp -d)
-  debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm "$root" \
-    "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >&2
+  debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates "$SUITE" "$root" "$mirror" >&2
   cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
   tar -C "$root" -c . | docker import -c 'ENV LANG=C.UTF-8' - "$BASE" >&2

@@ -3,8 +3,6 @@
 Only the serving benchmark starts it, as the peer the real app is compared with.
 """
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 
@@ -14,12 +12,14 @@ from sentence_transformers import SentenceTransformer
 
 from arxiv_embed.bundle import INDEX_DIR
 from arxiv_embed.search.index import VectorIndex
-from serve.schemas import SearchRequest
+from serve.schemas import request_models
+from serve.settings import settings
 
 models = os.environ.get("ARXIV_EMBED_MODELS_DIR", "models")
 model = SentenceTransformer(f"{models}/encoder", device="cpu", local_files_only=True)
 index = VectorIndex(Path(models) / INDEX_DIR)
 app = FastAPI()
+SearchRequest = request_models(settings).search
 
 
 @app.post("/search")

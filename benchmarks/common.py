@@ -42,7 +42,8 @@ def real_papers(n: int, seed: int = 0) -> list[dict]:
 
 
 def report(name: str, result: dict, out_dir: Path = Path("metrics")) -> None:
-    """Print the result as one JSON object and keep it as metrics/bench_<name>.json."""
+    """Print the result as one JSON object and keep it as metrics/bench_<name>.json, with the CPU it ran on."""
+    result.setdefault("cpu", cpu_isa())
     write_json(out_dir / f"bench_{name}.json", result)
     print(json.dumps(result))
 

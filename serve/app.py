@@ -1,10 +1,10 @@
 """FastAPI app: embed, classify and search arXiv papers with the pipeline's served bundle.
 
 `create_app(bundle)` serves an already-loaded bundle (what `python -m serve` does after checking it);
-`app` loads the bundle in its lifespan, for `uvicorn serve.app:app` and in-process tests.
+`app` loads the bundle in its lifespan, for `uvicorn serve.app:app` and in-process tests. Request limits come
+from the `Settings` the app is built with. Work that blocks (encoding, TF-IDF scoring, index search, SQLite
+look-ups) runs in worker threads, so the event loop only parses, dispatches and answers.
 """
-
-from __future__ import annotations
 
 import logging
 import time
@@ -20,24 +20,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+import arxiv_embed
 from arxiv_embed.bundle import Bundle, load_bundle
 from arxiv_embed.data.text import build_text
 from serve.batcher import MicroBatcher
 from serve.limits import BodySizeLimit
 from serve.schemas import (
     CategoryScore,
-    ClassifyRequest,
     ClassifyResponse,
-    EmbedRequest,
     EmbedResponse,
     ErrorDetail,
     Health,
     Paper,
     Ready,
-    SearchById,
     SearchHit,
-    SearchRequest,
     SearchResponse,
+    request_models,
 )
 from serve.settings import Settings, settings
 
@@ -75,6 +73,28 @@ class ServerState:
         faiss.omp_set_num_threads(self.search_threads)
         return self.bundle.index.search(queries, k)
 
+    def stored_vector(self, paper_id: str) -> np.ndarray | None:
+        """The indexed vector of a paper, as a (1, dim) query; None for an unknown id."""
+        position = self.bundle.papers.position(paper_id)
+        return None if position is None else self.bundle.index.vector(position)[None, :]
+
+    def hits(self, scores: np.ndarray, positions: np.ndarray, skip_id: str | None) -> list[SearchHit]:
+        """Search results labelled from the paper store, best first, without the query paper itself."""
+        found = [(float(s), int(p)) for s, p in zip(scores, positions, strict=True) if p >= 0]
+        rows = self.bundle.papers.rows([p for _, p in found])
+        return [
+            SearchHit(id=paper_id, title=title, category=category, score=round(score, 6))
+            for (score, _), (paper_id, title, category) in zip(found, rows, strict=True)
+            if paper_id != skip_id
+        ]
+
+    def paper(self, paper_id: str) -> Paper | None:
+        position = self.bundle.papers.position(paper_id)
+        if position is None:
+            return None
+        ((found_id, title, category),) = self.bundle.papers.rows([position])
+        return Paper(id=found_id, title=title, category=category)
+
 
 def get_state(request: Request) -> ServerState:
     return request.app.state.server
@@ -97,9 +117,10 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
     app = FastAPI(
         title="arxiv-embed",
         summary="Embed, classify and find similar arXiv papers (ONNX encoder + FAISS index).",
-        version="0.1.0",
+        version=arxiv_embed.__version__,
         lifespan=lifespan,
     )
+    requests = request_models(cfg)
     app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes)
     page = files("serve").joinpath("static/index.html").read_text()
 
@@ -140,19 +161,20 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
         )
 
     @app.post("/embed", response_model=EmbedResponse, tags=["model"], responses=BODY_ERRORS)
-    async def embed(body: EmbedRequest, state: State) -> EmbedResponse:
+    async def embed(body: requests.embed, state: State) -> EmbedResponse:
         """L2-normalised embeddings of a batch of texts, identical to the pipeline's."""
         vectors = await encode(state, body.texts)
         return EmbedResponse(dim=vectors.shape[1], vectors=vectors.tolist())
 
     @app.post("/classify", response_model=ClassifyResponse, tags=["model"], responses=BODY_ERRORS)
-    async def classify(body: ClassifyRequest, state: State) -> ClassifyResponse:
+    async def classify(body: requests.classify, state: State) -> ClassifyResponse:
         """Top-k primary categories with probabilities for a title and/or abstract."""
         field = state.bundle.manifest["text_field"]
         text = build_text(body.title or "", body.abstract or "", field)
         if not text:
             raise HTTPException(422, f"this model reads the {field.replace('_', ' and ')}: send that field")
-        probs = state.bundle.classifier.predict_proba(await encode(state, [text]), [text])[0]
+        vector = await encode(state, [text])
+        probs = (await run_in_threadpool(state.bundle.classifier.predict_proba, vector, [text]))[0]  # TF-IDF
         top = np.argsort(-probs)[: body.k]
         classes = state.bundle.classifier.classes
         return ClassifyResponse(
@@ -160,37 +182,27 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
         )
 
     @app.post("/search", response_model=SearchResponse, tags=["model"], responses={**BODY_ERRORS, **UNKNOWN_ID})
-    async def search(body: SearchRequest, state: State) -> SearchResponse:
+    async def search(body: requests.search, state: State) -> SearchResponse:
         """The k nearest papers to free text, or to a paper of the index given by its arXiv id."""
-        bundle = state.bundle
-        by_id = isinstance(body, SearchById)
+        by_id = isinstance(body, requests.search_by_id)
         if by_id:
-            position = bundle.papers.position(body.id)
-            if position is None:
+            query = await run_in_threadpool(state.stored_vector, body.id)
+            if query is None:
                 raise HTTPException(404, f"unknown paper id {body.id!r}")
-            query = bundle.index.vector(position)[None, :]
         else:
             query = await encode(state, [body.text])
         # faiss releases the GIL: searching in a worker thread lets concurrent requests encode meanwhile
         scores, positions = await run_in_threadpool(state.search, query, body.k + 1)
-        found = [(float(s), int(p)) for s, p in zip(scores[0], positions[0], strict=True) if p >= 0]
-        rows = bundle.papers.rows([p for _, p in found])
-        hits = [
-            SearchHit(id=paper_id, title=title, category=category, score=round(score, 6))
-            for (score, _), (paper_id, title, category) in zip(found, rows, strict=True)
-            if not (by_id and paper_id == body.id)
-        ]
+        hits = await run_in_threadpool(state.hits, scores[0], positions[0], body.id if by_id else None)
         return SearchResponse(results=hits[: body.k])
 
     @app.get("/papers/{paper_id:path}", response_model=Paper, tags=["data"], responses=UNKNOWN_ID)
     async def paper(paper_id: Annotated[str, Path(max_length=64)], state: State) -> Paper:
         """The stored metadata of one indexed paper."""
-        papers = state.bundle.papers
-        position = papers.position(paper_id)
-        if position is None:
+        found = await run_in_threadpool(state.paper, paper_id)
+        if found is None:
             raise HTTPException(404, f"unknown paper id {paper_id!r}")
-        ((found_id, title, category),) = papers.rows([position])
-        return Paper(id=found_id, title=title, category=category)
+        return found
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
     async def metrics(state: State) -> Response:

@@ -1,53 +1,84 @@
-"""Request and response models; their constraints are the server's documented limits."""
+"""Request and response models; the request models' constraints are the limits of the settings an app is built with.
 
-from __future__ import annotations
+`request_models(cfg)` builds the request models for one app, so `create_app(cfg=Settings(max_k=5))` refuses k=6
+and documents k ≤ 5 in its `/openapi.json`. Every constraint is in the JSON schema, so a client generated from it
+cannot send a request the server refuses: non-blank text is a pattern, the one-of rules are two variants of a body.
+"""
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from serve.settings import settings
+from serve.settings import Settings
 
-# Every constraint is in the JSON schema (`/openapi.json`), so a client generated from it cannot send a request
-# the server refuses: non-blank text is a pattern, the one-of rules are two variants of a body.
-Text = Annotated[
-    str, Field(min_length=1, max_length=settings.max_text_chars, pattern=r"\S", description="non-blank text")
-]
-OptionalText = Annotated[str | None, Field(default=None, max_length=settings.max_text_chars)]
 PaperId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S+$", description="an arXiv id in the index")]
-K = Annotated[int, Field(ge=1, le=settings.max_k, description="how many results")]
+
+
+@dataclass(frozen=True)
+class RequestModels:
+    """The request bodies of one app, with its limits."""
+
+    embed: type[BaseModel]
+    classify: Any  # a union of two models: by title or by abstract
+    search: Any  # a union: SearchByText | SearchById
+    search_by_id: type[BaseModel]
+
+
+def request_models(cfg: Settings) -> RequestModels:
+    """Request models whose limits are `cfg`'s (text length, batch size, k)."""
+    Text = Annotated[
+        str, Field(min_length=1, max_length=cfg.max_text_chars, pattern=r"\S", description="non-blank text")
+    ]
+    OptionalText = Annotated[str | None, Field(default=None, max_length=cfg.max_text_chars)]
+    K = Annotated[int, Field(ge=1, le=cfg.max_k, description="how many results")]
+
+    class EmbedRequest(BaseModel):
+        texts: list[Text] = Field(min_length=1, max_length=cfg.max_batch)
+
+    class ClassifyByTitle(BaseModel):
+        """A non-blank title, with or without an abstract."""
+
+        title: Text
+        abstract: OptionalText = None
+        k: K = 5
+
+    class ClassifyByAbstract(BaseModel):
+        """A non-blank abstract, with or without a title."""
+
+        abstract: Text
+        title: OptionalText = None
+        k: K = 5
+
+    class SearchByText(BaseModel):
+        """Papers near free text, e.g. an abstract."""
+
+        model_config = ConfigDict(extra="forbid")  # `text` and `id` together match neither variant
+        text: Text
+        k: K = 10
+
+    class SearchById(BaseModel):
+        """Papers near a paper of the index."""
+
+        model_config = ConfigDict(extra="forbid")
+        id: PaperId
+        k: K = 10
+
+    return RequestModels(
+        embed=EmbedRequest,
+        classify=ClassifyByTitle | ClassifyByAbstract,
+        search=SearchByText | SearchById,
+        search_by_id=SearchById,
+    )
 
 
 class ErrorDetail(BaseModel):
     detail: str
 
 
-class EmbedRequest(BaseModel):
-    texts: list[Text] = Field(min_length=1, max_length=settings.max_batch)
-
-
 class EmbedResponse(BaseModel):
     dim: int
     vectors: list[list[float]]
-
-
-class ClassifyByTitle(BaseModel):
-    """A non-blank title, with or without an abstract."""
-
-    title: Text
-    abstract: OptionalText = None
-    k: K = 5
-
-
-class ClassifyByAbstract(BaseModel):
-    """A non-blank abstract, with or without a title."""
-
-    abstract: Text
-    title: OptionalText = None
-    k: K = 5
-
-
-ClassifyRequest = ClassifyByTitle | ClassifyByAbstract
 
 
 class CategoryScore(BaseModel):
@@ -57,25 +88,6 @@ class CategoryScore(BaseModel):
 
 class ClassifyResponse(BaseModel):
     categories: list[CategoryScore]
-
-
-class SearchByText(BaseModel):
-    """Papers near free text, e.g. an abstract."""
-
-    model_config = ConfigDict(extra="forbid")  # `text` and `id` together match neither variant
-    text: Text
-    k: K = 10
-
-
-class SearchById(BaseModel):
-    """Papers near a paper of the index."""
-
-    model_config = ConfigDict(extra="forbid")
-    id: PaperId
-    k: K = 10
-
-
-SearchRequest = SearchByText | SearchById
 
 
 class Paper(BaseModel):

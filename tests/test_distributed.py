@@ -85,3 +85,26 @@ def test_two_processes_follow_the_single_process_loss_curve(tokenized: Path) -> 
     )
     assert gap.max() <= LOSS_TOLERANCE
     assert (tokenized / "models/encoder/modules.json").is_file()
+
+
+def set_loss(work: Path, loss: str) -> None:
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["train"]["loss"] = loss
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+
+
+@pytest.mark.parametrize(
+    "loss",
+    ["mnrl", "contrastive", "batch_hard_soft_margin"],
+    ids=["no-duplicates-sampler", "random-sampler", "group-by-label-sampler"],
+)
+def test_library_samplers_train_on_the_global_batch_under_two_processes(tokenized: Path, loss: str) -> None:
+    """The library's samplers get batch_size / processes rows per rank, so 2 processes take the optimizer steps
+    of one process: 64 rows in global batches of 8 are 8 steps (each rank would otherwise take 8 rows a step)."""
+    set_loss(tokenized, loss)
+    try:
+        metrics, curve = finetune(tokenized, 2)
+    finally:
+        set_loss(tokenized, TRAIN["loss"])
+    assert metrics["world_size"] == 2 and metrics["rows"] == 64
+    assert curve["step"].max() == TRAIN["max_pairs"] // TRAIN["batch_size"]

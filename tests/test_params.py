@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from dvc.utils.hydra import compose_and_dump
+
+from arxiv_embed.errors import ParamError
+from arxiv_embed.params import read_stage_params
+from tests.conftest import run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,3 +57,70 @@ def test_dvc_yaml_params_exist() -> None:
         module = stage["cmd"].split(" -m ")[-1]  # `python -m X` or `torchrun ... -m X`
         assert f"{module.replace('.', '/')}.py" in stage["deps"], f"stage {name} must depend on its script"
     assert os.path.isfile(ROOT / params["data"]["source"])
+
+
+def stage_params(stage: str):
+    """The `Params` dataclass a stage script declares."""
+    import importlib
+
+    return importlib.import_module(f"stages.{stage}").Params
+
+
+@pytest.mark.parametrize(
+    ("stage", "section", "key", "value", "message"),
+    [
+        ("tokenize", "text", "field", "body", "text.field = 'body': Input should be"),
+        ("embed", "embed", "device", "gpu", "embed.device = 'gpu': Input should be 'auto', 'cpu' or"),
+        ("finetune", "train", "loss", "triplet", "train.loss = 'triplet': Value error, expected one of"),
+        ("download", "data", "max_papers", 0, "data.max_papers = 0: Input should be greater than 0"),
+        ("subsample", "subsample", "papers_per_category", -3, "subsample.papers_per_category = -3: Input"),
+        ("embed", "embed", "ray", {"actors": 0, "cpus_per_actor": 1, "gpus_per_actor": 0}, "embed.ray.actors = 0"),
+        ("build_index", "index", "typo_key", 1, "unknown key index.typo_key; index takes type, hnsw_m"),
+    ],
+)
+def test_a_bad_param_is_one_line_naming_key_value_and_what_is_allowed(
+    stage: str, section: str, key: str, value, message: str
+) -> None:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params[section][key] = value
+    with pytest.raises(ParamError) as err:
+        read_stage_params(params, stage_params(stage))
+    assert str(err.value).startswith(f"params.yaml: {message}"), str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_missing_key_or_section_is_named() -> None:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    del params["train"]["seed"]
+    with pytest.raises(ParamError, match=r"^params.yaml: train.seed is missing$"):
+        read_stage_params(params, stage_params("finetune"))
+    del params["tfidf"]
+    with pytest.raises(ParamError, match=r"^params.yaml has no section 'tfidf'; expected keys max_features"):
+        read_stage_params(params, stage_params("baseline"))
+
+
+def test_every_stage_reads_its_own_section_and_shared_ones_only() -> None:
+    """No stage reads another stage's section: what two stages share is a section of its own (text, model, tfidf),
+    or the evaluate section's cut-offs, which the baseline is scored at so that both P@k answer the same question."""
+    shared = {"text", "model", "tfidf"}
+    own = {"download": "data", "finetune": "train", "export_onnx": "onnx", "fit_classifier": "classifier",
+           "build_index": "index", "embed": "embed", "subsample": "subsample", "evaluate": "evaluate"}  # fmt: skip
+    own["baseline"] = "evaluate"
+    for name, stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items():
+        foreign = set(stage.get("params", [])) - shared - {own.get(name)}
+        assert not foreign, f"stage {name} reads {foreign}"
+
+
+def test_a_bad_param_stops_the_stage_in_one_line_and_keeps_its_outs(tmp_path: Path) -> None:
+    """`python -m stages.download` with data.max_papers: 0 exits 1 with one line, before touching data/raw."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"].update(source=str(ROOT / "sources/nick007x-arxiv-papers.yaml"), max_papers=0)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    (tmp_path / "data/raw").mkdir(parents=True)
+    (tmp_path / "data/raw/part-00000.parquet").write_bytes(b"earlier out")
+    proc = run([sys.executable, "-m", "stages.download"], tmp_path, check=False, env={"PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == ("error: data: params.yaml: data.max_papers = 0: Input should be greater than 0"), (
+        proc.stderr
+    )
+    assert (tmp_path / "data/raw/part-00000.parquet").read_bytes() == b"earlier out"

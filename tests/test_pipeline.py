@@ -142,6 +142,10 @@ def test_experiment_table_from_dvc_exp_show(pipeline_repo: Path) -> None:
     p10 = metrics(pipeline_repo, "eval")["p@10"]
     assert "| TF-IDF + logistic regression |" in table
     assert any(line.startswith("| workspace |") and f"{p10:.4f}" in line for line in table.splitlines()), table
+    saved = pipeline_repo / "experiments.json"  # what the docs' tables read: the same rows, kept in git
+    run([sys.executable, "-m", "tools.exp_table", "-n", "workspace", "--save", str(saved)], ROOT, input=shown)
+    again = run([sys.executable, "-m", "tools.exp_table"], ROOT, input=saved.read_text()).stdout
+    assert again == run([sys.executable, "-m", "tools.exp_table", "-n", "workspace"], ROOT, input=shown).stdout
 
 
 def metrics_without_timings(repo: Path) -> dict[str, object]:

@@ -235,3 +235,11 @@ def test_sigterm_drains_requests_in_flight(models_dir: Path, test_papers: pd.Dat
             httpx.get(f"{url}/health", timeout=2)
     finally:
         proc.kill()
+
+
+def test_limits_are_those_of_the_settings_the_app_is_built_with(models_dir: Path) -> None:
+    with TestClient(create_app(cfg=Settings(models_dir=str(models_dir), max_k=5))) as small:
+        assert small.post("/search", json={"text": "graphs", "k": 5}).status_code == 200
+        assert small.post("/search", json={"text": "graphs", "k": 6}).status_code == 422
+        schema = small.get("/openapi.json").json()["components"]["schemas"]
+        assert schema["SearchByText"]["properties"]["k"]["maximum"] == 5

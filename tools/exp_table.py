@@ -2,6 +2,10 @@
 
     dvc exp show --json | python -m tools.exp_table              # every experiment of HEAD
     dvc exp show -A --json | python -m tools.exp_table -n a b     # these, from any commit, in this order
+    dvc exp show -A --json | python -m tools.exp_table -n a b --save metrics/experiments.json
+
+`--save` keeps the named experiments' params and headline metrics, in `dvc exp show --json`'s own shape, in a
+file that git commits (experiment refs stay local to the machine that ran them); the docs' tables read it.
 
 The TF-IDF baseline is a row of its own (it is the same for experiments that share a data split). P@10 and the
 accuracies carry their 95% bootstrap intervals over the test queries; "accuracy (LR)" is logistic regression on
@@ -14,6 +18,9 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
+
+from arxiv_embed.atomic import write_json
 
 EVAL, BASELINE = "metrics/eval.json", "metrics/baseline.json"
 # column: (key in eval.json, key in baseline.json or None, shown with its interval)
@@ -96,11 +103,36 @@ def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) and v < 1 else str(v)
 
 
+def kept(show: list[dict], names: list[str]) -> list[dict]:
+    """The named experiments' params and the metrics files the table reads, as `dvc exp show --json` rows."""
+    rows = dict(experiments(show))
+    missing = [n for n in names if n not in rows]
+    if missing:
+        raise SystemExit(f"error: no experiment named {', '.join(missing)} (experiments of older commits: -A)")
+    files = (EVAL, BASELINE)
+    return [
+        {
+            "rev": name,
+            "name": name,
+            "data": {
+                "params": {"params.yaml": rows[name]["params"]["params.yaml"]},
+                "metrics": {f: rows[name]["metrics"][f] for f in files if f in rows[name]["metrics"]},
+            },
+        }
+        for name in names
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--names", nargs="*", help="experiment names, in table order")
+    parser.add_argument("--save", type=Path, help="write the named experiments to this JSON file instead")
     opts = parser.parse_args()
-    print(table(json.load(sys.stdin), opts.names))
+    show = json.load(sys.stdin)
+    if opts.save:
+        write_json(opts.save, kept(show, opts.names or []))
+        return
+    print(table(show, opts.names))
 
 
 if __name__ == "__main__":
