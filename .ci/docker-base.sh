@@ -20,7 +20,7 @@ host_mirror() {
       END { if (uri && hit) print uri }' "$f"
   done
   cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    sed -E 's/\[[^]]*\]//' | awk -v suite="$SUITE" '$1 == "deb" && $3 == suite { print $2 }'
+    sed -E 's/\[[^]]*\]//' | awk -v suite="$SUITE" '$1 == "deb" && $3 == suite { print $2 }' || true
 }
 
 if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
@@ -35,7 +35,7 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { log "dockerd did not start; see /tmp/dockerd.log"; exit 1; }
 fi
 if ! docker image inspect "$BASE" >/dev/null 2>&1; then
-  mirror=${DEBIAN_MIRROR:-$(host_mirror | head -n 1)}
+  mirror=${DEBIAN_MIRROR:-$(host_mirror | awk 'NR == 1')}  # awk reads it all: no SIGPIPE under pipefail
   [ -n "$mirror" ] || { log "no Debian $SUITE archive in this host's apt sources: set DEBIAN_MIRROR"; exit 1; }
   log "building $BASE with debootstrap from the host's archive"
   root=$(mktemp -d)

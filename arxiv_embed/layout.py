@@ -4,7 +4,7 @@ from pathlib import Path
 
 RAW_DIR = Path("data/raw")  # sharded Parquet, canonical columns
 PROCESSED_DIR = Path("data/processed")
-CORPUS_DIR = PROCESSED_DIR / "corpus"  # every clean paper up to index.max_papers, sharded
+CORPUS_DIR = PROCESSED_DIR / "corpus"  # every clean paper up to subsample.corpus_max_papers, sharded
 TOKENS_FILE = Path("data/tokens/train.npz")  # token ids of the train split, row for row
 EMBEDDINGS_DIR = Path("data/embeddings")
 CORPUS_VECTORS_DIR = EMBEDDINGS_DIR / "corpus"  # (id, vector) shards of the corpus

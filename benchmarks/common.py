@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
-import platform
 import random
 import socket
 import time
@@ -16,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from arxiv_embed.atomic import write_json
+from arxiv_embed.machine import cpu_isa
 
 SAMPLE_ENV = "ARXIV_SAMPLE"
 DEFAULT_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "arxiv-papers.jsonl.gz"
@@ -68,17 +67,3 @@ def wait_for_http(url: str, timeout: float, still_starting: Callable[[], str | N
         if problem or time.monotonic() > deadline:
             raise RuntimeError(f"{url} did not come up: {problem or f'no answer in {timeout:.0f} s'}")
         time.sleep(0.3)
-
-
-def cpu_isa() -> dict:
-    """The CPU model and the vector extensions that move int8 and tokenizer speed, for the benchmark JSON."""
-    model, flags = platform.processor() or platform.machine(), set()
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
-        for line in fh:
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-                break
-    return {"model": model, "cores": os.cpu_count(), **{f: f in flags for f in ("avx2", "avx512f", "avx512_vnni")}}

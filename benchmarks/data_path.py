@@ -46,7 +46,7 @@ def random_padding_share(pairs, tokens: TokenCache, batch_size: int) -> float:
 def time_loader(pairs, tokens: TokenCache, cfg: TrainConfig) -> dict:
     """One epoch through sampler + collator; texts/s counts both texts of every row."""
     start = time.perf_counter()
-    sampler = batch_sampler(cfg.loss, pairs, tokens, world=1)(pairs, batch_size=cfg.batch_size, drop_last=False)
+    sampler = batch_sampler(cfg.spec, pairs, tokens, world=1)(pairs, batch_size=cfg.batch_size, drop_last=False)
     loader = DataLoader(pairs, batch_sampler=sampler, collate_fn=TokenCollator(tokens, ("anchor", "positive")))
     texts = padded = real = 0
     for batch in loader:

@@ -23,6 +23,7 @@ from arxiv_embed.evaluation.metrics import (
     retrieval_report,
 )
 from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR, METRICS_DIR, MODELS_DIR, split_path
+from arxiv_embed.machine import cpu_isa
 from arxiv_embed.search.index import exact_top_k
 from arxiv_embed.stage import run_stage
 
@@ -66,6 +67,7 @@ def main(params: Params) -> dict:
         index_type=bundle.manifest["index_type"],
         onnx_variant=bundle.encoder.variant,
         versions=bundle.manifest["versions"],  # of the libraries that built the evaluated artifacts
+        cpu=cpu_isa(),  # of this evaluation; floats, and so the metrics, move slightly from one CPU to another
     )
     if bundle.manifest["index_type"] != "flat":
         exact = exact_top_k(CORPUS_VECTORS_DIR, queries, k_max)

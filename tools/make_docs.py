@@ -47,6 +47,7 @@ def cpu(bench: dict) -> str:
     if not info:
         return "CPU not recorded in the JSON"
     isa = "AVX-512 VNNI" if info.get("avx512_vnni") else "AVX-512" if info.get("avx512f") else "AVX2 only"
+    isa += ", AMX" if info.get("amx_int8") else ""
     return f"{info['model']}, {info['cores']} cores, {isa}"
 
 

@@ -70,10 +70,8 @@ def code_deps(script_module: str, root: Path = ROOT) -> list[str]:
             if file in seen:
                 continue
             seen.add(file)
-            dotted = ".".join(file.relative_to(root).with_suffix("").parts)
-            is_package = file.name == "__init__.py"
-            dotted = dotted.removesuffix(".__init__")
-            todo.extend(_imported_names(ast.parse(file.read_text()), dotted, is_package))
+            dotted = ".".join(file.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+            todo.extend(_imported_names(ast.parse(file.read_text()), dotted, file.name == "__init__.py"))
     return sorted(str(p.relative_to(root)) for p in seen)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.sampler import BatchSamplers
@@ -19,8 +19,8 @@ from arxiv_embed.train.batching import DistinctLabelBatchSampler, LengthGroupedB
 from arxiv_embed.train.losses import LabelMaskedMNRLoss, PrototypeLoss
 
 Rows = Literal["pairs", "scored_pairs", "labelled_texts"]
-# (model, number of labels, gather across ranks, train config) -> the loss module
-Builder = Callable[[SentenceTransformer, int, bool, "object"], nn.Module]
+# (model, number of category labels, gather across ranks, the TrainConfig) -> the loss module
+Builder = Callable[[SentenceTransformer, int, bool, Any], nn.Module]
 
 
 @dataclass(frozen=True)
