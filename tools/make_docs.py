@@ -82,6 +82,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,  # Markdown, not HTML
+        extensions=["jinja2.ext.do"],
     )
     env.filters.update(n=lambda v: f"{v:,}", f=lambda v, d=4: f"{v:.{d}f}", minutes=minutes)
     env.globals.update(ci=ci, cpu=cpu, verdict=verdict)
