@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -153,7 +154,8 @@ def metrics_without_timings(repo: Path) -> dict[str, object]:
     found: dict[str, object] = {}
     for path in sorted((repo / "metrics").iterdir()):
         if path.suffix == ".json":
-            found[path.name] = {k: v for k, v in json.loads(path.read_text()).items() if k != "seconds"}
+            data = json.loads(path.read_text())  # a stage's metrics, or a list such as experiments.json
+            found[path.name] = {k: v for k, v in data.items() if k != "seconds"} if isinstance(data, dict) else data
         else:
             found[path.name] = path.read_bytes()
     return found
@@ -207,6 +209,23 @@ def queue_states(repo: Path) -> dict[str, str]:
     return {cols[1]: cols[-1] for cols in map(str.split, rows)}
 
 
+def start_workers(repo: Path, count: int) -> None:
+    """`dvc queue start -j N` with its output to a file: the workers it spawns outlive it, and a worker whose
+    monitor decided to stop while its last task still ran can linger; a pipe shared with them would never close."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    with open(repo / "queue-start.log", "w") as log:
+        subprocess.run(
+            ["dvc", "queue", "start", "-j", str(count)], cwd=repo, env=env, stdout=log, stderr=log, check=True
+        )
+
+
+def stop_workers(repo: Path) -> None:
+    """End every queue worker of `repo` (their pid files), so none outlives the test."""
+    for pid_file in (repo / ".dvc/tmp/exps/celery").glob("*.pid"):
+        with contextlib.suppress(ValueError, ProcessLookupError):
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
+
+
 def test_two_queued_experiments_run_at_once_without_touching_each_other(pipeline_repo: Path, tiny_source: Path) -> None:
     """Two experiments run side by side (`dvc queue start -j 2`), each in its own workspace; each one's metrics equal
     a serial run of its params, and the workspace's outs are untouched."""
@@ -216,11 +235,14 @@ def test_two_queued_experiments_run_at_once_without_touching_each_other(pipeline
     overrides = [arg for setting in (*tiny, f"data.source={tiny_source}") for arg in ("-S", setting)]
     for name, c in (("c-small", 0.1), ("c-large", 3.0)):
         run(["dvc", "exp", "run", "--queue", "-n", name, *overrides, "-S", f"classifier.C={c}"], pipeline_repo)
-    run(["dvc", "queue", "start", "-j", "2"], pipeline_repo)
-    deadline = time.monotonic() + 600
-    while (states := queue_states(pipeline_repo)) and {"Queued", "Running"} & set(states.values()):
-        assert time.monotonic() < deadline, states
-        time.sleep(2)
+    try:
+        start_workers(pipeline_repo, 2)
+        deadline = time.monotonic() + 600
+        while (states := queue_states(pipeline_repo)) and {"Queued", "Running"} & set(states.values()):
+            assert time.monotonic() < deadline, states
+            time.sleep(2)
+    finally:
+        stop_workers(pipeline_repo)
     logs = {name: run(["dvc", "queue", "logs", name], pipeline_repo, check=False).stdout for name in states}
     assert states == {"c-small": "Success", "c-large": "Success"}, {name: log[-2000:] for name, log in logs.items()}
     assert all(stages_run(log) == {"fit_classifier", "manifest", "evaluate"} for log in logs.values()), logs
