@@ -1,4 +1,4 @@
-"""The served bundle: ONNX encoder, classifier, FAISS index and papers, tied together by a manifest.
+"""The served bundle: ONNX encoder, classifier, FAISS and lexical indexes and papers, tied together by a manifest.
 
 The pipeline's `manifest` stage writes models/manifest.json (content hashes, dimension, sizes); the evaluate
 stage and the server both load the bundle through `load_bundle`, which refuses anything inconsistent.
@@ -19,13 +19,16 @@ from arxiv_embed.classify.tfidf import IDF_FILE, TERMS_FILE
 from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, PARITY_FILE, TOKENIZER_FILE, OnnxEncoder
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.search.index import INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE, VectorIndex
+from arxiv_embed.search.lexical import LEXICAL_FILES
+from arxiv_embed.search.modes import SEARCH_FILE, SEARCH_MODES, Searcher, load_searcher
 from arxiv_embed.search.papers import PAPERS_FILE, PaperStore
 from arxiv_embed.versions import library_versions
 
 log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
-ONNX_DIR, CLASSIFIER_DIR, INDEX_DIR = "onnx", "classifier", "index"
+ONNX_DIR = "adapter/onnx"  # the served graphs: the encoder with the adapter appended
+CLASSIFIER_DIR, INDEX_DIR, LEXICAL_DIR = "classifier", "index", "lexical"
 BUNDLE_FILES = [
     f"{ONNX_DIR}/{MODEL_FILES['fp32']}",
     f"{ONNX_DIR}/{MODEL_FILES['int8']}",
@@ -39,6 +42,7 @@ BUNDLE_FILES = [
     f"{INDEX_DIR}/{INDEX_FILE}",
     f"{INDEX_DIR}/{INDEX_CONFIG_FILE}",
     f"{INDEX_DIR}/{PAPERS_FILE}",
+    *(f"{LEXICAL_DIR}/{name}" for name in (*LEXICAL_FILES, SEARCH_FILE)),
 ]
 OPTIONAL_FILES = [f"{INDEX_DIR}/{RERANK_FILE}"]
 
@@ -66,6 +70,7 @@ def make_manifest(models_dir: Path, onnx_variant: str) -> dict[str, Any]:
     encoder_config = json.loads((models_dir / ONNX_DIR / CONFIG_FILE).read_text())
     index_config = json.loads((models_dir / INDEX_DIR / INDEX_CONFIG_FILE).read_text())
     papers = len(PaperStore(models_dir / INDEX_DIR / PAPERS_FILE))
+    search = json.loads((models_dir / LEXICAL_DIR / SEARCH_FILE).read_text())
     files = [*BUNDLE_FILES, *(f for f in OPTIONAL_FILES if (models_dir / f).is_file())]
     return {
         "model_name": encoder_config["model_name"],
@@ -77,6 +82,7 @@ def make_manifest(models_dir: Path, onnx_variant: str) -> dict[str, Any]:
         "index_type": index_config["type"],
         "index": index_config,
         "index_size": papers,
+        "search": search,
         "onnx": json.loads((models_dir / ONNX_DIR / PARITY_FILE).read_text()),
         "versions": library_versions(),
         "files": {f: sha256(models_dir / f) for f in files},
@@ -92,6 +98,7 @@ class Bundle:
     classifier: HybridClassifier
     index: VectorIndex
     papers: PaperStore
+    searcher: Searcher  # every search mode over `index` and the lexical postings
 
 
 def load_bundle(models_dir: str | os.PathLike, variant: str | None = None, threads: int = 0) -> Bundle:
@@ -120,6 +127,7 @@ def load_bundle(models_dir: str | os.PathLike, variant: str | None = None, threa
     classifier = HybridClassifier.load(models_dir / CLASSIFIER_DIR)
     index = VectorIndex(models_dir / INDEX_DIR)
     papers = PaperStore(models_dir / INDEX_DIR / PAPERS_FILE)
+    searcher = load_searcher(models_dir / LEXICAL_DIR, index, classifier.features)
     dim = manifest["dim"]
     checks = {
         "encoder dimension": (encoder.dim, dim),
@@ -128,9 +136,12 @@ def load_bundle(models_dir: str | os.PathLike, variant: str | None = None, threa
         "index dimension": (index.d, dim),
         "index size": (index.ntotal, manifest["index_size"]),
         "papers table size": (len(papers), manifest["index_size"]),
+        "lexical index terms": (searcher.lexical.n_terms, classifier.features.size),
     }
+    if searcher.default_mode not in SEARCH_MODES:
+        raise BundleError(f"unknown default search mode {searcher.default_mode!r} in {LEXICAL_DIR}/{SEARCH_FILE}")
     for what, (found, expected) in checks.items():
         if found != expected:
             raise BundleError(f"{what} is {found} but the manifest says {expected}")
     log.info("loaded bundle: %s, %d papers, %s encoder", manifest["model_name"], index.ntotal, variant)
-    return Bundle(manifest=manifest, encoder=encoder, classifier=classifier, index=index, papers=papers)
+    return Bundle(manifest, encoder, classifier, index, papers, searcher)

@@ -9,9 +9,12 @@ TOKENS_FILE = Path("data/tokens/train.npz")  # token ids of the train split, row
 EMBEDDINGS_DIR = Path("data/embeddings")
 CORPUS_VECTORS_DIR = EMBEDDINGS_DIR / "corpus"  # (id, vector) shards of the corpus
 EMBEDDED_WITH_FILE = EMBEDDINGS_DIR / "encoder.json"  # which encoder made the corpus vectors
+ADAPTED_DIR = Path("data/adapted")  # the served vectors: the embeddings after the label-trained adapter
+ADAPTED_CORPUS_DIR = ADAPTED_DIR / "corpus"
 MODELS_DIR = Path("models")
 ENCODER_DIR = MODELS_DIR / "encoder"
-ONNX_DIR = MODELS_DIR / "onnx"
+ONNX_DIR = MODELS_DIR / "onnx"  # the fine-tuned encoder's graphs, which the embed stage runs
+ADAPTER_DIR = MODELS_DIR / "adapter"  # the adapter, the served graphs and the sentence-transformers folder with it
 METRICS_DIR = Path("metrics")
 
 
@@ -21,3 +24,7 @@ def split_path(split: str) -> Path:
 
 def embeddings_path(split: str) -> Path:
     return EMBEDDINGS_DIR / f"{split}.npz"
+
+
+def adapted_path(split: str) -> Path:
+    return ADAPTED_DIR / f"{split}.npz"

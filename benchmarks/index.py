@@ -20,9 +20,10 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from arxiv_embed.atomic import atomic_path
+from arxiv_embed.bundle import ONNX_DIR
 from arxiv_embed.data.shards import shard_name
 from arxiv_embed.data.text import build_text
-from arxiv_embed.encode.onnx_encoder import OnnxEncoder
+from arxiv_embed.encode.onnx_encoder import MODEL_FILES, OnnxEncoder
 from arxiv_embed.encode.vectors import vectors_table
 from arxiv_embed.evaluation.metrics import recall_at_k
 from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index, exact_index
@@ -44,14 +45,14 @@ def corpus_embeddings(models: Path, limit: int | None, cache_dir: Path, cached: 
     if cached:
         return np.load(cached)
     manifest = json.loads((models / "manifest.json").read_text())
-    key = manifest["files"]["onnx/model_int8.onnx"][:12]
+    key = manifest["files"][f"{ONNX_DIR}/{MODEL_FILES['int8']}"][:12]
     cache = cache_dir / f"sample_{key}_{limit or 'all'}.npy"
     if cache.is_file():
         return np.load(cache)
     with gzip.open(sample_path(), "rt") as fh:
         rows = [json.loads(line) for _, line in zip(range(limit or 10**9), fh, strict=False)]
     texts = [build_text(r["title"], r["abstract"], manifest["text_field"]) for r in rows]
-    vectors = OnnxEncoder(models / "onnx", "int8").encode(texts, batch_size=128, progress=True)
+    vectors = OnnxEncoder(models / ONNX_DIR, "int8").encode(texts, batch_size=128, progress=True)
     with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
         np.save(fh, vectors)
     return vectors

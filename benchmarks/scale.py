@@ -30,7 +30,7 @@ from arxiv_embed.bundle import CLASSIFIER_DIR, INDEX_DIR, MANIFEST_FILE, ONNX_DI
 from arxiv_embed.data.shards import shard_files, shard_name
 from arxiv_embed.encode.vectors import iter_vectors, vectors_table
 from arxiv_embed.evaluation.metrics import recall_at_k
-from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR
+from arxiv_embed.layout import ADAPTED_CORPUS_DIR, CORPUS_DIR
 from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index, exact_top_k
 from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from benchmarks.common import report
@@ -41,7 +41,7 @@ CHUNK = 100_000
 
 def real_corpus(pipeline: Path) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Ids and vectors of the pipeline's corpus, and its papers (id, title, abstract, category) by id."""
-    ids, vectors = zip(*iter_vectors(pipeline / CORPUS_VECTORS_DIR), strict=True)
+    ids, vectors = zip(*iter_vectors(pipeline / ADAPTED_CORPUS_DIR), strict=True)
     columns = ["id", "title", "abstract", "primary_category"]
     papers = pd.concat(pd.read_parquet(f, columns=columns) for f in shard_files(pipeline / CORPUS_DIR))
     return np.concatenate(ids), np.concatenate(vectors), papers.set_index("id")

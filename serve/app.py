@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 import arxiv_embed
 from arxiv_embed.bundle import Bundle, load_bundle
 from arxiv_embed.data.text import build_text
+from arxiv_embed.search.modes import SEARCH_MODES
 from serve.batcher import MicroBatcher
 from serve.limits import BodySizeLimit
 from serve.schemas import (
@@ -68,10 +69,10 @@ class ServerState:
         )
         self.encoded = Counter("arxiv_embed_texts_encoded_total", "texts encoded", registry=self.registry)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Index search on the calling (worker) thread; OpenMP's thread count is per thread, so it is set here."""
+    def search(self, mode: str, queries: np.ndarray | None, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Search in `mode` on the calling (worker) thread; OpenMP's thread count is per thread, so it is set here."""
         faiss.omp_set_num_threads(self.search_threads)
-        return self.bundle.index.search(queries, k)
+        return self.bundle.searcher.run(mode, queries, [text], k)
 
     def stored_vector(self, paper_id: str) -> np.ndarray | None:
         """The indexed vector of a paper, as a (1, dim) query; None for an unknown id."""
@@ -157,6 +158,7 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
             index_size=m["index_size"],
             dim=m["dim"],
             text_field=m["text_field"],
+            search_mode=state.bundle.searcher.default_mode,
             artifact_hashes={name: digest[:12] for name, digest in m["files"].items()},
         )
 
@@ -183,18 +185,21 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
 
     @app.post("/search", response_model=SearchResponse, tags=["model"], responses={**BODY_ERRORS, **UNKNOWN_ID})
     async def search(body: requests.search, state: State) -> SearchResponse:
-        """The k nearest papers to free text, or to a paper of the index given by its arXiv id."""
+        """The k nearest papers to free text (dense, lexical or hybrid search), or to a paper of the index given
+        by its arXiv id (dense: its stored vector)."""
         by_id = isinstance(body, requests.search_by_id)
         if by_id:
+            mode, text = "dense", ""
             query = await run_in_threadpool(state.stored_vector, body.id)
             if query is None:
                 raise HTTPException(404, f"unknown paper id {body.id!r}")
         else:
-            query = await encode(state, [body.text])
-        # faiss releases the GIL: searching in a worker thread lets concurrent requests encode meanwhile
-        scores, positions = await run_in_threadpool(state.search, query, body.k + 1)
+            mode, text = body.mode or state.bundle.searcher.default_mode, body.text
+            query = await encode(state, [text]) if SEARCH_MODES[mode].encodes else None
+        # faiss and numpy release the GIL: searching in a worker thread lets concurrent requests encode meanwhile
+        scores, positions = await run_in_threadpool(state.search, mode, query, text, body.k + 1)
         hits = await run_in_threadpool(state.hits, scores[0], positions[0], body.id if by_id else None)
-        return SearchResponse(results=hits[: body.k])
+        return SearchResponse(mode=mode, results=hits[: body.k])
 
     @app.get("/papers/{paper_id:path}", response_model=Paper, tags=["data"], responses=UNKNOWN_ID)
     async def paper(paper_id: Annotated[str, Path(max_length=64)], state: State) -> Paper:

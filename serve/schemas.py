@@ -6,11 +6,14 @@ cannot send a request the server refuses: non-blank text is a pattern, the one-o
 """
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arxiv_embed.search.modes import SEARCH_MODES
 from serve.settings import Settings
+
+SearchModeName = Literal[tuple(SEARCH_MODES)]  # type: ignore[valid-type]
 
 PaperId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S+$", description="an arXiv id in the index")]
 
@@ -56,6 +59,11 @@ def request_models(cfg: Settings) -> RequestModels:
         model_config = ConfigDict(extra="forbid")  # `text` and `id` together match neither variant
         text: Text
         k: K = 10
+        mode: SearchModeName | None = Field(
+            default=None,
+            description="; ".join(f"{name}: {m.score}" for name, m in SEARCH_MODES.items())
+            + ". Unset: the mode that searched best on the validation split (`/ready` names it).",
+        )
 
     class SearchById(BaseModel):
         """Papers near a paper of the index."""
@@ -97,10 +105,11 @@ class Paper(BaseModel):
 
 
 class SearchHit(Paper):
-    score: float = Field(description="cosine similarity")
+    score: float = Field(description="the search mode's score: higher is nearer")
 
 
 class SearchResponse(BaseModel):
+    mode: str
     results: list[SearchHit]
 
 
@@ -116,4 +125,5 @@ class Ready(BaseModel):
     index_size: int
     dim: int
     text_field: str
+    search_mode: str = Field(description="the default mode of /search")
     artifact_hashes: dict[str, str]

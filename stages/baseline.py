@@ -1,4 +1,4 @@
-"""Stage baseline: TF-IDF + logistic regression, and TF-IDF cosine neighbours over the same corpus.
+"""Stage baseline: TF-IDF + a linear classifier, and TF-IDF cosine neighbours over the same corpus.
 
 The vectoriser and classifier learn from the train split, like the embedding classifier; neighbours are searched
 in the corpus the served index holds, chunk by chunk, so the two P@k numbers answer the same question.
@@ -43,7 +43,7 @@ def main(params: Params) -> dict:
     vectorizer = make_vectorizer(cfg)
     x_train = vectorizer.fit_transform(build_texts(train["title"], train["abstract"], field))
     x_test = vectorizer.transform(build_texts(test["title"], test["abstract"], field))
-    clf = LinearClassifier.fit(x_train, train["primary_category"].to_numpy(), c=cfg.C, max_iter=cfg.max_iter)
+    clf = LinearClassifier.fit(cfg.estimator(), x_train, train["primary_category"].to_numpy())
     report = classification_report(test["primary_category"], clf.predict(x_test))
     report.pop("per_category_f1")
 

@@ -1,4 +1,8 @@
-"""Stage embedding_map: t-SNE of the test papers with the base model and with the fine-tuned encoder."""
+"""Stage embedding_map: t-SNE of test papers with the base model and with the served vectors.
+
+A seeded sample of at most MAP_PAPERS test papers: a picture shows no more with thousands of points, and t-SNE's
+time grows with each one.
+"""
 
 from dataclasses import dataclass
 
@@ -8,11 +12,12 @@ from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.text import TextConfig, build_texts
 from arxiv_embed.encode.vectors import load_vectors
 from arxiv_embed.evaluation.embedding_map import draw_maps
-from arxiv_embed.layout import METRICS_DIR, embeddings_path, split_path
+from arxiv_embed.layout import METRICS_DIR, adapted_path, split_path
 from arxiv_embed.stage import run_stage
 from arxiv_embed.train.models import ModelConfig, load_sentence_model
 
 MAP_FILE = METRICS_DIR / "embedding_map.png"
+MAP_PAPERS = 1000
 
 
 @dataclass(frozen=True)
@@ -23,12 +28,14 @@ class Params:
 
 def main(params: Params) -> dict:
     test = pd.read_parquet(split_path("test"))
-    ids, tuned = load_vectors(embeddings_path("test"))
+    ids, tuned = load_vectors(adapted_path("test"))
+    shown = pd.Series(range(len(ids))).sample(n=min(MAP_PAPERS, len(ids)), random_state=0).sort_values().to_numpy()
+    ids, tuned = ids[shown], tuned[shown]
     test = test.set_index("id").loc[ids].reset_index()
     base = load_sentence_model(params.model.name, "cpu", params.model.max_seq_length)
     texts = build_texts(test["title"], test["abstract"], params.text.field)
     before = base.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=True)
-    panels = {f"pretrained {params.model.name.split('/')[-1]}": before, "fine-tuned": tuned}
+    panels = {f"pretrained {params.model.name.split('/')[-1]}": before, "served (fine-tuned + adapter)": tuned}
     with atomic_path(MAP_FILE) as tmp:
         draw_maps(panels, test["primary_category"].tolist(), tmp)
     return {"papers": len(test)}

@@ -1,6 +1,9 @@
-"""Stage evaluate: retrieval and classification quality of the served bundle (ONNX encoder + FAISS index).
+"""Stage evaluate: retrieval and classification quality of the served bundle, on the served path.
 
-Test papers are the queries; they search the whole served corpus, with each query paper itself excluded.
+Test papers are the queries, encoded as the server encodes them; they search the whole served corpus in every
+search mode, each query paper itself excluded. The top-level P@k are the served default mode's; the classifier's
+accuracy, calibration error and reliability diagram are the served (calibrated) probabilities', beside the
+accuracy of each of its parts and of a vote of the ten nearest neighbours.
 """
 
 from dataclasses import dataclass
@@ -16,15 +19,18 @@ from arxiv_embed.data.text import build_texts
 from arxiv_embed.evaluation.metrics import (
     EvaluateConfig,
     classification_report,
+    expected_calibration_error,
     neighbour_labels,
     per_category_precision,
     precision_curve,
     recall_at_k,
+    reliability,
     retrieval_report,
 )
-from arxiv_embed.layout import CORPUS_DIR, CORPUS_VECTORS_DIR, METRICS_DIR, MODELS_DIR, split_path
+from arxiv_embed.layout import ADAPTED_CORPUS_DIR, CORPUS_DIR, METRICS_DIR, MODELS_DIR, split_path
 from arxiv_embed.machine import cpu_isa
 from arxiv_embed.search.index import exact_top_k
+from arxiv_embed.search.modes import SEARCH_MODES
 from arxiv_embed.stage import run_stage
 
 
@@ -35,6 +41,16 @@ def category_lists(corpus_ids: np.ndarray) -> np.ndarray:
         table["categories"].to_numpy(zero_copy_only=False), index=table["id"].to_numpy(zero_copy_only=False)
     )
     return by_id.reindex(corpus_ids).to_numpy()
+
+
+def knn_vote(neighbours: np.ndarray) -> np.ndarray:
+    """The most frequent category among each query's neighbours; ties go to the one ranked first."""
+    votes = []
+    for row in neighbours:
+        labels = [label for label in row if label is not None]
+        counts = {label: labels.count(label) for label in labels}
+        votes.append(max(labels, key=lambda label: (counts[label], -labels.index(label))) if labels else "")
+    return np.array(votes, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -49,38 +65,65 @@ def main(params: Params) -> dict:
     test = pd.read_parquet(split_path("test"))
     texts = build_texts(test["title"], test["abstract"], bundle.manifest["text_field"])
     queries = bundle.encoder.encode(texts, batch_size=cfg.batch_size, progress=True)
-    _, positions = bundle.index.search(queries, k_max + 1)
     labels = test["primary_category"].to_numpy()
     corpus_ids, corpus_categories = bundle.papers.column("id"), bundle.papers.column("category")
-    neighbours = neighbour_labels(test["id"], positions, corpus_ids, corpus_categories, k_max)
-    cross_listed = neighbour_labels(test["id"], positions, corpus_ids, category_lists(corpus_ids), k_max)
-    report = retrieval_report(labels, neighbours, ks, test["categories"].tolist(), cross_listed)
-    predicted = bundle.classifier.predict(queries, texts)
+    corpus_lists = category_lists(corpus_ids)
+    served_mode = bundle.searcher.default_mode
+    report: dict = {"search_mode": served_mode}
+    modes: dict = {}
+    for mode in SEARCH_MODES:
+        _, positions = bundle.searcher.run(mode, queries, texts, k_max + 1)
+        neighbours = neighbour_labels(test["id"], positions, corpus_ids, corpus_categories, k_max)
+        cross_listed = neighbour_labels(test["id"], positions, corpus_ids, corpus_lists, k_max)
+        modes[mode] = retrieval_report(labels, neighbours, ks, test["categories"].tolist(), cross_listed)
+        if mode == "dense":
+            dense_positions, dense_neighbours = positions, neighbours
+        if mode == served_mode:
+            served_neighbours = neighbours
+    report.update(modes[served_mode])
+    report["modes"] = modes
+    raw = bundle.classifier.blended_proba(queries, texts)
+    probs = bundle.classifier.predict_proba(queries, texts)
+    classes = bundle.classifier.classes
+    predicted = classes[np.argmax(probs, axis=1)]
     served = classification_report(labels, predicted)
-    embedding = classification_report(labels, bundle.classifier.embedding.predict(queries))
     report.update({k: v for k, v in served.items() if k.startswith("accuracy")}, macro_f1=served["macro_f1"])
-    report.update({f"embedding_{k}": v for k, v in embedding.items() if k.startswith("accuracy")})
+    report["ece"] = expected_calibration_error(probs, classes, labels)
+    report["ece_uncalibrated"] = expected_calibration_error(raw, classes, labels)
+    classifiers = {
+        "embedding": bundle.classifier.embedding.predict(queries),
+        "tfidf": classes[np.argmax(bundle.classifier.text_proba(texts), axis=1)],
+        "knn_vote": knn_vote(dense_neighbours),
+    }
+    for name, guess in classifiers.items():
+        scores = classification_report(labels, guess)
+        report.update({f"{name}_{k}": v for k, v in scores.items() if k.startswith("accuracy")})
+        report[f"{name}_macro_f1"] = scores["macro_f1"]
     report["embedding_weight"] = bundle.classifier.weight
+    report["temperature"] = bundle.classifier.temperature
     report.update(
         queries=len(test),
         corpus=len(bundle.papers),
+        dim=bundle.manifest["dim"],
         index_type=bundle.manifest["index_type"],
         onnx_variant=bundle.encoder.variant,
         versions=bundle.manifest["versions"],  # of the libraries that built the evaluated artifacts
         cpu=cpu_isa(),  # of this evaluation; floats, and so the metrics, move slightly from one CPU to another
     )
     if bundle.manifest["index_type"] != "flat":
-        exact = exact_top_k(CORPUS_VECTORS_DIR, queries, k_max)
-        report[f"index_recall@{k_max}"] = round(recall_at_k(positions, exact, k_max), 4)
+        exact = exact_top_k(ADAPTED_CORPUS_DIR, queries, k_max)
+        report[f"index_recall@{k_max}"] = round(recall_at_k(dense_positions, exact, k_max), 4)
     with atomic_path(METRICS_DIR / "precision_at_k.csv") as tmp:
-        pd.DataFrame(precision_curve(labels, neighbours)).to_csv(tmp, index=False)
+        pd.DataFrame(precision_curve(labels, served_neighbours)).to_csv(tmp, index=False)
     with atomic_path(METRICS_DIR / "eval_per_category.csv") as tmp:
-        pd.DataFrame(per_category_precision(labels, neighbours, k_max)).to_csv(tmp, index=False)
+        pd.DataFrame(per_category_precision(labels, served_neighbours, k_max)).to_csv(tmp, index=False)
     with atomic_path(METRICS_DIR / "confusion.csv") as tmp:
         pd.DataFrame({"actual": labels, "predicted": predicted}).to_csv(tmp, index=False)
     with atomic_path(METRICS_DIR / "classifier_f1.csv") as tmp:
         f1 = served["per_category_f1"].items()
         pd.DataFrame(f1, columns=["category", "f1"]).to_csv(tmp, index=False)
+    with atomic_path(METRICS_DIR / "reliability.csv") as tmp:
+        pd.DataFrame(reliability(probs, classes, labels)).to_csv(tmp, index=False)
     return report
 
 

@@ -1,4 +1,4 @@
-"""Stage subsample: clean, dedupe, cap per category and split into train/val/test; write the corpus to serve.
+"""Stage subsample: clean and dedupe, sample the corpus to serve, and split its labelled papers into train/val/test.
 
 Two passes over the raw shards: the first reads only what cleaning needs (ids, title keys, abstract lengths),
 the second copies the chosen rows into the splits and into the sharded corpus. Abstracts are never all in memory.
@@ -15,9 +15,9 @@ from arxiv_embed.data.shards import shard_files, shard_name
 from arxiv_embed.data.subsample import (
     SPLITS,
     SubsampleConfig,
-    cap_categories,
     category_counts,
     clean,
+    labelled_papers,
     paper_keys,
     select_corpus,
     stratified_split,
@@ -46,10 +46,10 @@ def main(params: Params) -> dict:
     cfg = params.subsample
     shards = shard_files(RAW_DIR)
     papers, dropped = clean(scan(shards), cfg)
-    capped, dropped["rare_category"] = cap_categories(papers, cfg)
-    split_keys = stratified_split(capped, cfg)
+    corpus = papers[select_corpus(papers, cfg.corpus_max_papers, cfg.seed)]
+    labelled, unsplit_rare = labelled_papers(papers, corpus, cfg)
+    split_keys = stratified_split(labelled, cfg)
     split_of = pd.concat([df[["id"]].assign(split=name) for name, df in split_keys.items()]).set_index("id")["split"]
-    corpus = papers[select_corpus(papers, set(split_of.index), cfg.corpus_max_papers, cfg.seed)]
 
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in SPLITS}
     corpus_papers = 0
@@ -71,9 +71,10 @@ def main(params: Params) -> dict:
     with atomic_path(METRICS_DIR / "category_counts.csv") as tmp:
         pd.DataFrame(category_counts(splits)).to_csv(tmp, index=False)
     return {
-        "categories": int(capped["primary_category"].nunique()),
+        "categories": int(labelled["primary_category"].nunique()),
         **{f"{name}_papers": len(df) for name, df in splits.items()},
         "corpus_papers": corpus_papers,
+        "corpus_papers_of_rare_categories": unsplit_rare,  # in the index, in no split
         "dropped": dropped,
     }
 

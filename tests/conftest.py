@@ -82,7 +82,7 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kwargs) -> subprocess.C
 
 TINY_PARAMS = {
     "data": {"shard_rows": 50},  # 120 papers: three shards, so every stage reads more than one
-    "subsample": {"min_papers_to_keep_category": 10, "papers_per_category": 40},
+    "subsample": {"min_papers_to_keep_category": 10, "val_papers": 20, "test_papers": 20},
     "model": {"max_seq_length": 64},
     "train": {"max_pairs": 48, "batch_size": 8, "wandb": "offline"},
     "onnx": {"parity_texts": 16},

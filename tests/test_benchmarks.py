@@ -73,3 +73,9 @@ def test_gpu_benchmark_and_its_carry_folder_on_cpu(tmp_path: Path) -> None:
     result = bench("benchmarks.gpu", ["--carry", str(carry)], tmp_path)
     assert result["device"] == "cpu" and result["papers"] == 300
     assert result["finetune"]["texts_per_second"] > 0 and result["embed"]["texts_per_second"] > 0
+
+
+def test_search_modes_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
+    result = bench("benchmarks.search_modes", ["--models", str(pipeline_repo / "models")], tmp_path)
+    assert result["papers"] == 2000 and result["postings"] > result["papers"]
+    assert set(result["latency_one_query"]) == {"dense", "lexical", "hybrid"}

@@ -1,4 +1,5 @@
-"""The array-only classifier reproduces scikit-learn's probabilities and survives a save/load round trip."""
+"""The array-only classifier reproduces scikit-learn's probabilities, survives a save/load round trip, and its
+temperature makes the served probabilities calibrated."""
 
 from __future__ import annotations
 
@@ -8,10 +9,18 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from arxiv_embed.classify.classifier import HybridClassifier, LinearClassifier
+from arxiv_embed.classify.classifier import (
+    HybridClassifier,
+    LinearClassifier,
+    fit_temperature,
+    temperature_scale,
+)
 from arxiv_embed.classify.tfidf import TfidfConfig, TfidfFeatures, make_vectorizer
 from arxiv_embed.data.sources import read_papers
 from arxiv_embed.data.text import build_texts
+from arxiv_embed.evaluation.metrics import expected_calibration_error
+
+TFIDF = TfidfConfig(max_features=2000, max_ngram=2, alpha=1e-4, max_iter=50, seed=0)
 
 
 @pytest.mark.parametrize("n_classes", [2, 4])
@@ -20,7 +29,7 @@ def test_round_trip_matches_sklearn(tmp_path: Path, n_classes: int) -> None:
     x = rng.normal(size=(200, 8)).astype(np.float32)
     y = np.array([f"c{i % n_classes}" for i in range(200)])
     x[np.arange(200), np.arange(200) % n_classes] += 2.0
-    clf = LinearClassifier.fit(x, y, c=1.0, max_iter=500, seed=0)
+    clf = LinearClassifier.fit(LogisticRegression(C=1.0, max_iter=500, random_state=0), x, y)
     clf.save(tmp_path / "clf.npz")
     loaded = LinearClassifier.load(tmp_path / "clf.npz")
     reference = LogisticRegression(C=1.0, max_iter=500, random_state=0).fit(x, y)
@@ -39,7 +48,7 @@ def papers(tiny_source: Path) -> tuple[list[str], np.ndarray]:
 def test_numpy_tfidf_is_sklearns(papers: tuple[list[str], np.ndarray], tmp_path: Path) -> None:
     """The server's TF-IDF (arrays + JSON, no scikit-learn) gives scikit-learn's rows, after a save/load."""
     texts, _ = papers
-    vectorizer = make_vectorizer(TfidfConfig(max_features=2000, max_ngram=2, C=1.0, max_iter=500))
+    vectorizer = make_vectorizer(TFIDF)
     reference = vectorizer.fit_transform(texts[:80]).toarray()
     reference_unseen = vectorizer.transform(texts[80:] + ["", "The THE the: an unseen-word text"]).toarray()
     TfidfFeatures.from_vectorizer(vectorizer).save(tmp_path)
@@ -58,14 +67,33 @@ def test_numpy_tfidf_is_sklearns(papers: tuple[list[str], np.ndarray], tmp_path:
 def test_hybrid_blends_the_two_models(papers: tuple[list[str], np.ndarray], tmp_path: Path) -> None:
     texts, labels = papers
     vectors = np.random.default_rng(0).normal(size=(len(texts), 8)).astype(np.float32)  # uninformative
-    vectorizer = make_vectorizer(TfidfConfig(max_features=2000, max_ngram=2, C=1.0, max_iter=500))
-    text = LinearClassifier.fit(vectorizer.fit_transform(texts), labels, c=10.0, max_iter=500)
-    embedding = LinearClassifier.fit(vectors, labels, c=10.0, max_iter=500)
-    hybrid = HybridClassifier(embedding, text, TfidfFeatures.from_vectorizer(vectorizer), weight=0.25)
+    vectorizer = make_vectorizer(TFIDF)
+    text = LinearClassifier.fit(TFIDF.estimator(), vectorizer.fit_transform(texts), labels)
+    embedding = LinearClassifier.fit(LogisticRegression(C=10.0, max_iter=500), vectors, labels)
+    hybrid = HybridClassifier(embedding, text, TfidfFeatures.from_vectorizer(vectorizer), weight=0.25, temperature=0.5)
     hybrid.save(tmp_path, note="test")
     loaded = HybridClassifier.load(tmp_path)
     probs = loaded.predict_proba(vectors, texts)
-    expected = 0.25 * embedding.predict_proba(vectors) + 0.75 * text.predict_proba(vectorizer.transform(texts))
+    blend = 0.25 * embedding.predict_proba(vectors) + 0.75 * text.predict_proba(vectorizer.transform(texts))
+    np.testing.assert_allclose(loaded.blended_proba(vectors, texts), blend, atol=1e-5)
+    expected = blend**2 / (blend**2).sum(axis=1, keepdims=True)  # temperature 0.5: p^2, renormalised
     np.testing.assert_allclose(probs, expected, atol=1e-5)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
-    assert loaded.weight == 0.25 and (loaded.predict(vectors, texts) == labels).mean() > 0.9
+    assert loaded.weight == 0.25 and loaded.temperature == 0.5
+    assert (loaded.predict(vectors, texts) == labels).mean() > 0.9
+
+
+def test_temperature_calibrates_overconfident_and_underconfident_probabilities() -> None:
+    """Papers whose true class has probability q: the fitted temperature brings top-1 confidence to accuracy."""
+    rng = np.random.default_rng(0)
+    classes = np.array(["a", "b", "c", "d"])
+    truth = rng.integers(0, 4, 4000)
+    right = rng.random(4000) < 0.7  # the top class is right 70% of the time
+    top = np.where(right, truth, (truth + rng.integers(1, 4, 4000)) % 4)
+    for confidence in (0.35, 0.97):  # under- and over-confident
+        probs = np.full((4000, 4), (1 - confidence) / 3)
+        probs[np.arange(4000), top] = confidence
+        y = classes[truth]
+        before = expected_calibration_error(probs, classes, y)
+        after = expected_calibration_error(temperature_scale(probs, fit_temperature(y, classes, probs)), classes, y)
+        assert before > 0.25 and after < 0.03

@@ -73,7 +73,7 @@ def stage_params(stage: str):
         ("embed", "embed", "device", "gpu", "embed.device = 'gpu': Input should be 'auto', 'cpu' or"),
         ("finetune", "train", "loss", "triplet", "train.loss = 'triplet': Value error, expected one of"),
         ("download", "data", "max_papers", 0, "data.max_papers = 0: Input should be greater than 0"),
-        ("subsample", "subsample", "papers_per_category", -3, "subsample.papers_per_category = -3: Input"),
+        ("subsample", "subsample", "test_papers", -3, "subsample.test_papers = -3: Input"),
         ("embed", "embed", "ray", {"actors": 0, "cpus_per_actor": 1, "gpus_per_actor": 0}, "embed.ray.actors = 0"),
         ("build_index", "index", "typo_key", 1, "unknown key index.typo_key; index takes type, hnsw_m"),
     ],
@@ -100,11 +100,13 @@ def test_a_missing_key_or_section_is_named() -> None:
 
 
 def test_every_stage_reads_its_own_section_and_shared_ones_only() -> None:
-    """No stage reads another stage's section: what two stages share is a section of its own (text, model, tfidf),
+    """No stage reads another stage's section: what two stages share is a section of its own (text, model, tfidf,
+    and onnx: the parity bars of every stage that writes a served graph),
     or the evaluate section's cut-offs, which the baseline is scored at so that both P@k answer the same question."""
-    shared = {"text", "model", "tfidf"}
+    shared = {"text", "model", "tfidf", "onnx"}
     own = {"download": "data", "finetune": "train", "export_onnx": "onnx", "fit_classifier": "classifier",
-           "build_index": "index", "embed": "embed", "subsample": "subsample", "evaluate": "evaluate"}  # fmt: skip
+           "build_index": "index", "embed": "embed", "subsample": "subsample", "evaluate": "evaluate",
+           "adapter": "adapter", "lexical_index": "lexical"}  # fmt: skip
     own["baseline"] = "evaluate"
     for name, stage in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items():
         foreign = set(stage.get("params", [])) - shared - {own.get(name)}

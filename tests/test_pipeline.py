@@ -41,6 +41,13 @@ OUTS = [
     "models/onnx/model.onnx",
     "models/onnx/model_int8.onnx",
     "models/onnx/tokenizer.json",
+    "data/adapted/corpus/part-00002.parquet",
+    "data/adapted/test.npz",
+    "models/adapter/adapter.npz",
+    "models/adapter/onnx/model_int8.onnx",
+    "models/adapter/sentence-transformers/modules.json",
+    "models/lexical/postings_docs.npy",
+    "models/lexical/search.json",
     "models/manifest.json",
 ]
 
@@ -81,6 +88,18 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     for name in ("p@10", "accuracy", "embedding_accuracy", "p@10_any_category"):
         assert ev[f"{name}_lo"] <= ev[name] <= ev[f"{name}_hi"], name
     assert ev["p@10_any_category"] >= ev["p@10"]  # sharing the primary category is sharing a category
+    assert set(ev["modes"]) == {"dense", "lexical", "hybrid"}
+    assert ev["p@10"] == ev["modes"][ev["search_mode"]]["p@10"]  # the headline is the served mode's
+    assert 0 <= ev["ece"] <= 1 and 0 <= ev["ece_uncalibrated"] <= 1 and ev["temperature"] > 0
+    for part in ("embedding", "tfidf", "knn_vote"):
+        assert 0 < ev[f"{part}_accuracy"] <= 1 and 0 <= ev[f"{part}_macro_f1"] <= 1, part
+    adapter = metrics(pipeline_repo, "adapter")
+    assert adapter["epochs"] > 0 and adapter["train_vectors"] == sub["train_papers"] and adapter["dim"] == ev["dim"]
+    for check in ("fp32_vs_stored", "int8_vs_stored", "torch_vs_fp32"):  # queries and the index: the same layers
+        assert adapter["parity"][check]["min_cosine"] >= 0.999, check
+    lexical = metrics(pipeline_repo, "lexical")
+    assert lexical["default_mode"] == ev["search_mode"] and lexical["papers"] == len(tiny_rows)
+    assert lexical[f"val_p@10_{lexical['default_mode']}"] == max(lexical[f"val_p@10_{m}"] for m in ev["modes"])
     base = metrics(pipeline_repo, "baseline")
     assert set(base) >= {"p@10", "p@10_lo", "accuracy", "accuracy_hi", "macro_f1", "p@10_any_category"}
     assert base["corpus"] == len(tiny_rows)
@@ -93,7 +112,8 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     emb = np.load(pipeline_repo / "data/embeddings/test.npz")
     np.testing.assert_allclose(np.linalg.norm(emb["vectors"], axis=1), 1.0, atol=1e-5)
     assert emb["vectors"].dtype == np.float32 and len(emb["ids"]) == sub["test_papers"]
-    for plot in ("category_counts", "confusion", "precision_at_k", "eval_per_category", "classifier_f1"):
+    plots = ("category_counts", "confusion", "precision_at_k", "eval_per_category", "classifier_f1", "reliability")
+    for plot in (*plots, "adapter_loss", "search_fusion"):
         assert (pipeline_repo / "metrics" / f"{plot}.csv").is_file(), plot
     assert (pipeline_repo / "metrics" / "embedding_map.png").read_bytes().startswith(b"\x89PNG")
     shown = run(["dvc", "metrics", "show", "--json"], pipeline_repo).stdout
@@ -141,7 +161,7 @@ def test_experiment_table_from_dvc_exp_show(pipeline_repo: Path) -> None:
     shown = run(["dvc", "exp", "show", "--json"], pipeline_repo).stdout
     table = run([sys.executable, "-m", "tools.exp_table"], ROOT, input=shown).stdout
     p10 = metrics(pipeline_repo, "eval")["p@10"]
-    assert "| TF-IDF + logistic regression |" in table
+    assert "| TF-IDF + linear model (baseline stage) |" in table
     assert any(line.startswith("| workspace |") and f"{p10:.4f}" in line for line in table.splitlines()), table
     saved = pipeline_repo / "experiments.json"  # what the docs' tables read: the same rows, kept in git
     run([sys.executable, "-m", "tools.exp_table", "-n", "workspace", "--save", str(saved)], ROOT, input=shown)

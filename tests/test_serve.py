@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from arxiv_embed.bundle import BundleError, load_bundle
 from arxiv_embed.data.text import build_texts
+from arxiv_embed.search.modes import SEARCH_MODES
 from benchmarks.common import free_port, wait_for_http
 from benchmarks.serve import start_server
 from serve.app import create_app
@@ -57,7 +58,7 @@ def test_embeddings_match_the_pipeline(
     Dynamic int8 quantisation scales activations per batch, so a text's vector moves slightly with the batch it
     is encoded in: the same batch gives the same vectors, the corpus's batches give cosines near 1.
     """
-    stored = np.load(pipeline_repo / "data/embeddings/test.npz")
+    stored = np.load(pipeline_repo / "data/adapted/test.npz")  # the served vectors: after the adapter
     assert stored["ids"].tolist() == test_papers["id"].tolist()
     texts = build_texts(test_papers["title"], test_papers["abstract"], "title_abstract")
     vectors = np.array(client.post("/embed", json={"texts": texts}).json()["vectors"])
@@ -80,6 +81,12 @@ def test_classify_and_search(client: TestClient, test_papers: pd.DataFrame) -> N
     assert hits[0]["id"] == paper["id"]  # its own abstract finds the paper first
     by_id = client.post("/search", json={"id": paper["id"], "k": 5}).json()["results"]
     assert len(by_id) == 5 and paper["id"] not in {h["id"] for h in by_id}
+
+    for mode in SEARCH_MODES:  # its own abstract finds the paper first in every mode
+        found = client.post("/search", json={"text": paper["abstract"], "k": 5, "mode": mode}).json()
+        assert found["mode"] == mode and found["results"][0]["id"] == paper["id"], mode
+    default = client.post("/search", json={"text": paper["abstract"]}).json()["mode"]
+    assert default == client.get("/ready").json()["search_mode"]
 
     stored = client.get(f"/papers/{paper['id']}").json()
     assert stored == {"id": paper["id"], "title": paper["title"], "category": paper["primary_category"]}
@@ -122,6 +129,8 @@ def test_prometheus_metrics(client: TestClient) -> None:
         ("post", "/search", {"text": "graphs", "k": settings.max_k + 1}, 422),
         ("post", "/search", {"text": "graphs", "k": "ten"}, 422),
         ("post", "/search", {"text": "graphs", "id": "0704.0001"}, 422),
+        ("post", "/search", {"text": "graphs", "mode": "fuzzy"}, 422),
+        ("post", "/search", {"id": "0704.0001", "mode": "lexical"}, 422),
         ("post", "/search", {}, 422),
         ("post", "/search", {"text": "\n\t "}, 422),
         ("post", "/search", {"id": "9999.99999"}, 404),
@@ -162,7 +171,8 @@ def overwrite(path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "damage"),
     [
-        ("onnx/model_int8.onnx", truncate),
+        ("adapter/onnx/model_int8.onnx", truncate),
+        ("lexical/postings_weights.npy", truncate),
         ("index/index.faiss", index_from_another_run),
         ("index/papers.sqlite", overwrite),
     ],

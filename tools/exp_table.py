@@ -8,8 +8,9 @@
 file that git commits (experiment refs stay local to the machine that ran them); the docs' tables read it.
 
 The TF-IDF baseline is a row of its own (it is the same for experiments that share a data split). P@10 and the
-accuracies carry their 95% bootstrap intervals over the test queries; "accuracy (LR)" is logistic regression on
-the embeddings alone (on TF-IDF for the baseline row), "accuracy (hybrid)" the served blend of both.
+accuracies carry their 95% bootstrap intervals over the test queries; "dense" is the vector index alone, "hybrid"
+its fusion with lexical search; "accuracy (LR)" is logistic regression on the embeddings alone (TF-IDF for the
+baseline row), "accuracy (served)" the calibrated blend of the embedding and TF-IDF models.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ from pathlib import Path
 from arxiv_embed.atomic import write_json
 
 EVAL, BASELINE = "metrics/eval.json", "metrics/baseline.json"
-# column: (key in eval.json, key in baseline.json or None, shown with its interval)
+# column: (key in eval.json, key in baseline.json or None, shown with its interval); "/" reads nested keys
 COLUMNS = {
-    "P@1": ("p@1", "p@1", False),
-    "P@10 [95% CI]": ("p@10", "p@10", True),
-    "P@10 any category": ("p@10_any_category", "p@10_any_category", False),
-    "MRR@10": ("mrr@10", "mrr@10", False),
+    "P@1 dense": ("modes/dense/p@1", "p@1", False),
+    "P@10 dense [95% CI]": ("modes/dense/p@10", "p@10", True),
+    "P@10 hybrid [95% CI]": ("modes/hybrid/p@10", None, True),
+    "MRR@10 dense": ("modes/dense/mrr@10", "mrr@10", False),
     "accuracy (LR) [95% CI]": ("embedding_accuracy", "accuracy", True),
-    "accuracy (hybrid) [95% CI]": ("accuracy", None, True),
+    "accuracy (served) [95% CI]": ("accuracy", None, True),
     "macro-F1": ("macro_f1", "macro_f1", False),
 }
 PARAMS = {
@@ -38,6 +39,7 @@ PARAMS = {
     "batch": ("train", "batch_size"),
     "epochs": ("train", "epochs"),
     "lr": ("train", "learning_rate"),
+    "adapter epochs": ("adapter", "epochs"),
 }
 
 
@@ -59,7 +61,11 @@ def _label(rev: dict) -> str:
 
 
 def value(data: dict, file: str, key: str):
-    return ((data.get("metrics") or {}).get(file) or {}).get("data", {}).get(key)
+    """A metric of one experiment; `a/b/c` reads nested keys. None when the run did not write it."""
+    found = ((data.get("metrics") or {}).get(file) or {}).get("data", {})
+    for part in key.split("/"):
+        found = found.get(part) if isinstance(found, dict) else None
+    return found
 
 
 def param(data: dict, section: str, key: str):
@@ -78,7 +84,7 @@ def table(show: list[dict], names: list[str] | None = None) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     baseline = next((rows[n] for n in chosen if value(rows[n], BASELINE, "p@10") is not None), None)
     if baseline:
-        cells = ["TF-IDF + logistic regression", *([""] * len(PARAMS))]
+        cells = ["TF-IDF + linear model (baseline stage)", *([""] * len(PARAMS))]
         cells += [_cell(baseline, BASELINE, key, ci) for _, key, ci in COLUMNS.values()]
         lines.append("| " + " | ".join(cells) + " |")
     for name in chosen:

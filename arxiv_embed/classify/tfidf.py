@@ -26,13 +26,23 @@ IDF_FILE = "tfidf_idf.npy"
 
 @params_section
 class TfidfConfig:
-    """The shared `tfidf` section: the TF-IDF model (vectoriser + logistic regression) that the baseline stage
+    """The shared `tfidf` section: the TF-IDF model (vectoriser + a linear classifier) that the baseline stage
     scores alone and that the served classifier blends with the embedding model."""
 
     max_features: Count
     max_ngram: Count
-    C: PositiveFloat  # inverse regularisation strength of the logistic regression
-    max_iter: Count
+    alpha: PositiveFloat  # L2 strength of the SGD logistic regression
+    max_iter: Count  # SGD epochs at most
+    seed: int
+
+    def estimator(self):
+        """One-vs-rest logistic regression by SGD: L-BFGS's multinomial fit on ~20k papers x 100k sparse
+        features takes minutes on two cores for the same test accuracy; SGD takes seconds."""
+        from sklearn.linear_model import SGDClassifier
+
+        return SGDClassifier(
+            loss="log_loss", alpha=self.alpha, max_iter=self.max_iter, tol=1e-4, n_jobs=-1, random_state=self.seed
+        )
 
 
 def make_vectorizer(cfg: TfidfConfig):

@@ -1,4 +1,4 @@
-"""Cleaning, de-duplication, a per-category cap, a stratified train/val/test split, and the corpus.
+"""Cleaning, de-duplication, the corpus, and train/val/test splits drawn from it, stratified by category.
 
 Cleaning works on a light metadata frame (id, category, a hash of the title key, the abstract's length), never
 on the abstracts themselves, so it scales to all of arXiv: `paper_keys` turns each raw shard into such rows.
@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.params import Count, Fraction, params_section
+from arxiv_embed.params import Count, params_section
 
 SPLITS = ("train", "val", "test")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -22,14 +22,17 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 @params_section
 class SubsampleConfig:
-    """The `subsample` section: cleaning, the splits the models learn from, and the corpus the index serves."""
+    """The `subsample` section: cleaning, the corpus the index serves, and the splits drawn from that corpus.
+
+    Every labelled corpus paper that is not in val or test is training material: the classifiers learn from all
+    of them, the encoder from `train.max_pairs` pairs drawn among them.
+    """
 
     min_abstract_chars: int
-    min_papers_to_keep_category: Count  # categories with fewer clean papers are dropped from the splits
-    papers_per_category: Count  # at most this many papers of each kept category go into the splits
-    val_fraction: Fraction
-    test_fraction: Fraction
-    corpus_max_papers: Count | None  # the corpus: every split paper, then a seeded sample; None: all clean papers
+    min_papers_to_keep_category: Count  # corpus papers of categories with fewer clean papers stay out of the splits
+    val_papers: Count  # a stratified sample of the corpus: fusion, blend and calibration are chosen on it
+    test_papers: Count  # a stratified sample of the corpus that no learner sees; the evaluate stage's queries
+    corpus_max_papers: Count | None  # a seeded sample of the clean papers; None: all of them
     seed: int
 
 
@@ -69,19 +72,18 @@ def clean(papers: pd.DataFrame, cfg: SubsampleConfig) -> tuple[pd.DataFrame, dic
     return papers.reset_index(drop=True), dropped
 
 
-def cap_categories(papers: pd.DataFrame, cfg: SubsampleConfig) -> tuple[pd.DataFrame, int]:
-    """Keep categories with at least `min_papers_to_keep_category` papers; sample `papers_per_category` of each."""
+def labelled_papers(papers: pd.DataFrame, corpus: pd.DataFrame, cfg: SubsampleConfig) -> tuple[pd.DataFrame, int]:
+    """The corpus papers the splits are drawn from: those of categories with enough clean papers in `papers`.
+
+    Returns them and how many corpus papers were left out for a rare category (they stay in the corpus).
+    """
     counts = papers["primary_category"].value_counts()
-    kept = counts[counts >= cfg.min_papers_to_keep_category].index
-    rare = int(counts[counts < cfg.min_papers_to_keep_category].sum())
-    papers = papers[papers["primary_category"].isin(kept)]
-    shuffled = papers.sample(frac=1.0, random_state=cfg.seed)
-    capped = shuffled.groupby("primary_category").head(cfg.papers_per_category).sort_values("id")
-    return capped.reset_index(drop=True), rare
+    kept = corpus["primary_category"].isin(counts[counts >= cfg.min_papers_to_keep_category].index)
+    return corpus[kept], int((~kept).sum())
 
 
 def stratified_split(papers: pd.DataFrame, cfg: SubsampleConfig) -> dict[str, pd.DataFrame]:
-    """Split so that every category keeps its share in train, val and test."""
+    """Hold out `test_papers`, then `val_papers`, each keeping every category's share; the rest is train."""
     from sklearn.model_selection import train_test_split
 
     n_categories = papers["primary_category"].nunique()
@@ -90,16 +92,27 @@ def stratified_split(papers: pd.DataFrame, cfg: SubsampleConfig) -> dict[str, pd
             f"only {n_categories} category has at least {cfg.min_papers_to_keep_category} papers; "
             "lower -S subsample.min_papers_to_keep_category or use a larger source"
         )
-    holdout = cfg.val_fraction + cfg.test_fraction
-    train, rest = train_test_split(
-        papers, test_size=holdout, stratify=papers["primary_category"], random_state=cfg.seed
+    if cfg.val_papers + cfg.test_papers >= len(papers) - n_categories:
+        raise PipelineError(
+            f"subsample.val_papers + subsample.test_papers = {cfg.val_papers + cfg.test_papers} leaves too few of "
+            f"the {len(papers)} labelled corpus papers to train on; lower them or raise subsample.corpus_max_papers"
+        )
+    labels = papers["primary_category"]
+    # a category needs two papers to be split by stratification; singletons go to train
+    single = labels.map(labels.value_counts()) < 2
+    pool = papers[~single]
+    rest, test = train_test_split(
+        pool, test_size=cfg.test_papers, stratify=pool["primary_category"], random_state=cfg.seed
     )
-    val, test = train_test_split(
-        rest,
-        test_size=cfg.test_fraction / holdout,
-        stratify=rest["primary_category"],
+    rest_labels = rest["primary_category"]
+    rest_single = rest_labels.map(rest_labels.value_counts()) < 2
+    train, val = train_test_split(
+        rest[~rest_single],
+        test_size=cfg.val_papers,
+        stratify=rest.loc[~rest_single, "primary_category"],
         random_state=cfg.seed,
     )
+    train = pd.concat([train, rest[rest_single], papers[single]])
     parts = zip(SPLITS, (train, val, test), strict=True)
     return {name: df.sort_values("id").reset_index(drop=True) for name, df in parts}
 
@@ -113,18 +126,10 @@ def category_counts(splits: dict[str, pd.DataFrame]) -> list[dict]:
     return rows
 
 
-def select_corpus(papers: pd.DataFrame, split_ids: set[str], max_papers: int | None, seed: int) -> np.ndarray:
-    """Which clean papers the index holds: all of them, or every split paper plus a seeded sample of the rest.
-
-    The split papers are always in, so evaluation queries search a corpus that contains their own category's
-    training papers as well as everything else; returns a boolean mask over `papers`.
-    """
-    in_splits = papers["id"].isin(split_ids).to_numpy()
+def select_corpus(papers: pd.DataFrame, max_papers: int | None, seed: int) -> np.ndarray:
+    """Which clean papers the index holds: all of them, or a seeded sample; a boolean mask over `papers`."""
     if max_papers is None or max_papers >= len(papers):
         return np.ones(len(papers), dtype=bool)
-    others = np.flatnonzero(~in_splits)
-    room = max(0, max_papers - int(in_splits.sum()))
-    chosen = np.random.default_rng(seed).choice(others, size=min(room, len(others)), replace=False)
-    mask = in_splits.copy()
-    mask[chosen] = True
+    mask = np.zeros(len(papers), dtype=bool)
+    mask[np.random.default_rng(seed).choice(len(papers), size=max_papers, replace=False)] = True
     return mask

@@ -117,9 +117,43 @@ def quantize_int8(folder: Path) -> None:
     )
 
 
+def append_adapter(source: Path, target: Path, weight: np.ndarray, bias: np.ndarray) -> None:
+    """Copy an encoder graph with normalize(x @ weight.T + bias) after its output, in fp32 (also in int8 graphs:
+    the adapter is small, and fp32 keeps queries bit-compatible with the stored vectors it was applied to)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(source))
+    graph = model.graph
+    output = graph.output[0]
+    inner = f"{output.name}_before_adapter"
+    for node in graph.node:
+        node.output[:] = [inner if name == output.name else name for name in node.output]
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.ascontiguousarray(weight.T, dtype=np.float32), "adapter_weight"),
+            numpy_helper.from_array(np.asarray(bias, dtype=np.float32), "adapter_bias"),
+        ]
+    )
+    graph.node.extend(
+        [
+            helper.make_node("MatMul", [inner, "adapter_weight"], ["adapter_projected"], name="adapter_matmul"),
+            helper.make_node("Add", ["adapter_projected", "adapter_bias"], ["adapter_shifted"], name="adapter_add"),
+            helper.make_node("LpNormalization", ["adapter_shifted"], [output.name], axis=1, p=2, name="adapter_norm"),
+        ]
+    )
+    output.type.tensor_type.shape.dim[1].dim_value = int(weight.shape[0])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+
+
+def cosines(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
+    """Min and mean cosine between rows of two sets of unit vectors."""
+    values = np.sum(reference * candidate, axis=1)
+    return {"min_cosine": float(values.min()), "mean_cosine": float(values.mean())}
+
+
 def parity(model: SentenceTransformer, folder: Path, texts: list[str], variant: str) -> dict[str, float]:
     """Cosine between torch and ONNX embeddings of the same texts (both are unit vectors)."""
     reference = model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
-    candidate = OnnxEncoder(folder, variant).encode(texts)
-    cosines = np.sum(reference * candidate, axis=1)
-    return {"min_cosine": float(cosines.min()), "mean_cosine": float(cosines.mean())}
+    return cosines(reference, OnnxEncoder(folder, variant).encode(texts))

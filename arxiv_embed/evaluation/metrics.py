@@ -111,6 +111,35 @@ def classification_report(y_true: Sequence[str], y_pred: Sequence[str]) -> dict:
     return report
 
 
+CALIBRATION_BINS = 15
+
+
+def reliability(probs: np.ndarray, classes: np.ndarray, y_true: Sequence[str]) -> list[dict]:
+    """Top-1 confidence against accuracy in equal-width confidence bins (the reliability diagram's points)."""
+    confidence = probs.max(axis=1)
+    correct = classes[probs.argmax(axis=1)] == np.asarray(y_true)
+    bins = np.minimum((confidence * CALIBRATION_BINS).astype(int), CALIBRATION_BINS - 1)
+    rows = []
+    for b in range(CALIBRATION_BINS):
+        inside = bins == b
+        if inside.any():
+            rows.append(
+                {
+                    "confidence": round(float(confidence[inside].mean()), 4),
+                    "accuracy": round(float(correct[inside].mean()), 4),
+                    "papers": int(inside.sum()),
+                }
+            )
+    return rows
+
+
+def expected_calibration_error(probs: np.ndarray, classes: np.ndarray, y_true: Sequence[str]) -> float:
+    """Paper-weighted mean gap between confidence and accuracy over the reliability bins."""
+    rows = reliability(probs, classes, y_true)
+    total = sum(r["papers"] for r in rows)
+    return round(sum(r["papers"] * abs(r["confidence"] - r["accuracy"]) for r in rows) / total, 4) if total else 0.0
+
+
 def neighbour_labels(query_ids, positions: np.ndarray, corpus_ids, corpus_labels, k: int) -> np.ndarray:
     """Categories of each query's top-k neighbours, the query paper itself removed from its own results.
 

@@ -1,0 +1,116 @@
+"""Search modes: dense (FAISS over the served vectors), lexical (TF-IDF postings) and hybrid (both, fused).
+
+Adding a mode is one entry in `SEARCH_MODES`; the lexical_index stage scores every mode on val and records the
+winner as the served default, and the evaluate stage and the server run them through the same `Searcher`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from arxiv_embed.classify.tfidf import TfidfFeatures
+from arxiv_embed.params import Count, params_section
+from arxiv_embed.search.index import VectorIndex
+from arxiv_embed.search.lexical import LexicalIndex
+
+SEARCH_FILE = "search.json"  # the fusion and the default mode, chosen on val
+FUSION_WEIGHTS = tuple(round(w, 2) for w in np.linspace(0.1, 0.9, 9))  # of the dense ranking, tried on val
+
+
+@params_section
+class LexicalConfig:
+    """The `lexical` section: how hybrid search fuses the dense and the lexical rankings."""
+
+    candidates: Count  # results each ranking contributes to the fusion
+    rrf_k: Count  # reciprocal rank fusion: a result at rank r adds weight / (rrf_k + r)
+
+
+@dataclass(frozen=True)
+class Fusion:
+    weight: float  # of the dense ranking; the lexical one gets 1 - weight
+    rrf_k: int
+    candidates: int
+
+
+@dataclass
+class Searcher:
+    """What every mode searches with: the vector index, the lexical index and the TF-IDF features of queries."""
+
+    index: VectorIndex
+    lexical: LexicalIndex
+    features: TfidfFeatures
+    fusion: Fusion
+    default_mode: str = "dense"
+
+    def run(self, mode: str, vectors: np.ndarray, texts: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, positions) of each query in `mode`, best first, -1 where there are fewer."""
+        return SEARCH_MODES[mode].run(self, vectors, texts, k)
+
+
+def dense(searcher: Searcher, vectors: np.ndarray, texts: Sequence[str], k: int):
+    return searcher.index.search(vectors, k)
+
+
+def lexical(searcher: Searcher, vectors: np.ndarray, texts: Sequence[str], k: int):
+    return searcher.lexical.search([searcher.features.transform(t) for t in texts], k)
+
+
+def reciprocal_rank_fusion(rankings: Sequence[np.ndarray], weights: Sequence[float], rrf_k: int, k: int):
+    """Weighted RRF of several (queries, n) position rankings (-1: none); top-k (scores, positions) per query."""
+    n = len(rankings[0])
+    out_scores, out_positions = np.zeros((n, k), np.float32), np.full((n, k), -1, np.int64)
+    for i in range(n):
+        positions = np.concatenate([r[i] for r in rankings])
+        gains = np.concatenate(
+            [w / (rrf_k + 1 + np.arange(r.shape[1])) for r, w in zip(rankings, weights, strict=True)]
+        )
+        valid = positions >= 0
+        unique, inverse = np.unique(positions[valid], return_inverse=True)
+        fused = np.bincount(inverse, weights=gains[valid], minlength=len(unique))
+        order = np.lexsort((unique, -fused))[:k]  # best first, ties by position
+        out_scores[i, : len(order)], out_positions[i, : len(order)] = fused[order], unique[order]
+    return out_scores, out_positions
+
+
+def hybrid(searcher: Searcher, vectors: np.ndarray, texts: Sequence[str], k: int):
+    f = searcher.fusion
+    depth = max(k, f.candidates)
+    _, dense_positions = dense(searcher, vectors, texts, depth)
+    _, lexical_positions = lexical(searcher, vectors, texts, depth)
+    return reciprocal_rank_fusion([dense_positions, lexical_positions], [f.weight, 1 - f.weight], f.rrf_k, k)
+
+
+@dataclass(frozen=True)
+class SearchMode:
+    run: Callable[[Searcher, np.ndarray, Sequence[str], int], tuple[np.ndarray, np.ndarray]]
+    encodes: bool  # whether the query needs its embedding
+    score: str  # what a hit's score is
+
+
+SEARCH_MODES: dict[str, SearchMode] = {
+    "dense": SearchMode(dense, encodes=True, score="cosine similarity of the embeddings"),
+    "lexical": SearchMode(lexical, encodes=False, score="cosine similarity of the TF-IDF vectors"),
+    "hybrid": SearchMode(hybrid, encodes=True, score="weighted reciprocal-rank fusion of dense and lexical"),
+}
+
+
+def save_search_spec(folder: Path, fusion: Fusion, default_mode: str, **record) -> None:
+    spec = {
+        "default_mode": default_mode,
+        "weight": fusion.weight,
+        "rrf_k": fusion.rrf_k,
+        "candidates": fusion.candidates,
+    }
+    (folder / SEARCH_FILE).write_text(json.dumps({**spec, **record}, indent=2) + "\n")
+
+
+def load_searcher(folder: Path, index: VectorIndex, features: TfidfFeatures) -> Searcher:
+    """The searcher of a bundle's lexical folder, with the fusion and default mode chosen on val."""
+    spec = json.loads((folder / SEARCH_FILE).read_text())
+    fusion = Fusion(spec["weight"], spec["rrf_k"], spec["candidates"])
+    return Searcher(index, LexicalIndex(folder, index.ntotal), features, fusion, spec["default_mode"])
