@@ -3,7 +3,8 @@
 Encoding 2.5M papers on two CPU cores takes hours, so the corpus is **synthetic**, built from the real sample's
 fine-tuned corpus vectors: each real vector plus copies of it with Gaussian noise (renormalised), as many as
 reach `--size`. Queries are held-out **real** papers: their vectors are left out of the corpus, their abstracts
-are sent as text to the real app (`python -m serve`), so latency includes encoding.
+are sent as text to the real app (`python -m serve`), so latency includes encoding. The synthetic papers have no
+text, so the bundle's lexical index is empty and `/search` runs in dense mode.
 
 Reports: build time, bytes on disk, recall@10 against exact search, time to ready, server RSS, and p50/p99
 `/search` latency at concurrency 1 and 8.
@@ -26,12 +27,15 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from arxiv_embed.atomic import write_json
-from arxiv_embed.bundle import CLASSIFIER_DIR, INDEX_DIR, MANIFEST_FILE, ONNX_DIR, make_manifest
+from arxiv_embed.bundle import CLASSIFIER_DIR, INDEX_DIR, LEXICAL_DIR, MANIFEST_FILE, ONNX_DIR, make_manifest
+from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.data.shards import shard_files, shard_name
 from arxiv_embed.encode.vectors import iter_vectors, vectors_table
 from arxiv_embed.evaluation.metrics import recall_at_k
 from arxiv_embed.layout import ADAPTED_CORPUS_DIR, CORPUS_DIR
 from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index, exact_top_k
+from arxiv_embed.search.lexical import write_postings
+from arxiv_embed.search.modes import Fusion, save_search_spec
 from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from benchmarks.common import report
 from benchmarks.serve import load, start_server
@@ -130,6 +134,11 @@ def main() -> None:
     )
     for name in (ONNX_DIR, CLASSIFIER_DIR):
         shutil.copytree(opts.pipeline / "models" / name, models / name)
+    # Synthetic papers have no text of their own: an empty lexical index, and dense search as the default mode
+    # (benchmarks/search_modes.py measures lexical and hybrid search over real texts).
+    (models / LEXICAL_DIR).mkdir()
+    write_postings([], TfidfFeatures.load(models / CLASSIFIER_DIR).size, models / LEXICAL_DIR)
+    save_search_spec(models / LEXICAL_DIR, Fusion(0.5, 60, 100), "dense")
     manifest = make_manifest(models, "int8")
     write_json(models / MANIFEST_FILE, manifest)
     sizes = {f.name: f.stat().st_size for f in sorted((models / INDEX_DIR).iterdir())}

@@ -152,7 +152,7 @@ def test_pull_request_comment_compares_two_real_runs(pipeline_repo: Path) -> Non
     body = run(
         [sys.executable, "-m", "tools.pr_comment", "--base", "HEAD"], pipeline_repo, env={"PYTHONPATH": str(ROOT)}
     ).stdout
-    assert "metrics/classifier.json" in body and "accuracy" in body
+    assert "metrics/classifier.json" in body and "val_log_loss_uncalibrated" in body
     assert "classifier.C" in body and "| 10" in body
     assert "| k | HEAD | this PR | change |" in body
 

@@ -44,7 +44,8 @@ def test_health_ready_and_page(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready").json()
     assert ready["status"] == "ready" and ready["dim"] == 384 and ready["onnx_variant"] == "int8"
-    assert ready["index_size"] > 0 and "onnx/model.onnx" in ready["artifact_hashes"]
+    assert ready["index_size"] > 0 and "adapter/onnx/model.onnx" in ready["artifact_hashes"]
+    assert ready["search_mode"] in SEARCH_MODES
     page = client.get("/")
     assert page.status_code == 200 and "<textarea" in page.text
     assert "/search" in client.get("/openapi.json").json()["paths"]
