@@ -22,6 +22,7 @@ from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, PARITY_FIL
 from arxiv_embed.encode.onnx_export import OnnxConfig, append_adapter, cosines
 from arxiv_embed.encode.vectors import load_vectors, save_vectors, table_vectors, vectors_table
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.evaluation.metrics import relevance
 from arxiv_embed.layout import (
     ADAPTED_CORPUS_DIR,
     ADAPTED_DIR,
@@ -54,9 +55,8 @@ def labelled(split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def neighbour_precision(queries, labels, corpus, corpus_labels, k: int = 10) -> float:
     """P@k of val papers searching the train papers: the adapter's effect, measured before the index exists."""
-    scores = queries @ corpus.T
-    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    return round(float((corpus_labels[top] == labels[:, None]).mean()), 4)
+    top = np.argpartition(-(queries @ corpus.T), k - 1, axis=1)[:, :k]
+    return round(float(relevance(labels, corpus_labels[top]).mean()), 4)
 
 
 def check_parity(adapter: LinearAdapter, folder, texts: list[str], cfg: OnnxConfig) -> dict:

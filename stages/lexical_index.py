@@ -19,13 +19,13 @@ from arxiv_embed.encode.vectors import load_vectors
 from arxiv_embed.evaluation.metrics import neighbour_labels, relevance
 from arxiv_embed.layout import CORPUS_DIR, METRICS_DIR, MODELS_DIR, adapted_path, split_path
 from arxiv_embed.search.index import VectorIndex
-from arxiv_embed.search.lexical import LEXICAL_FILES, write_postings
+from arxiv_embed.search.lexical import LEXICAL_FILES, LexicalIndex, write_postings
 from arxiv_embed.search.modes import (
     FUSION_WEIGHTS,
     SEARCH_MODES,
     Fusion,
     LexicalConfig,
-    load_searcher,
+    Searcher,
     save_search_spec,
 )
 from arxiv_embed.search.papers import PAPERS_FILE, PaperStore
@@ -67,8 +67,7 @@ def main(params: Params) -> dict:
     with atomic_path(LEXICAL_DIR, is_dir=True) as tmp:
         stats = write_postings(rows, features.size, tmp)
         build_seconds = time.perf_counter() - start
-        save_search_spec(tmp, Fusion(0.5, cfg.rrf_k, cfg.candidates), "dense")
-        searcher = load_searcher(tmp, index, features)
+        searcher = Searcher(index, LexicalIndex(tmp, index.ntotal), features, Fusion(0.5, cfg.rrf_k, cfg.candidates))
 
         query_ms: dict[str, float] = {}
 

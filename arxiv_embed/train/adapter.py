@@ -69,11 +69,6 @@ class LinearAdapter:
         with open(path, "wb") as fh:
             np.savez(fh, weight=self.weight, bias=self.bias)
 
-    @classmethod
-    def load(cls, path: Path) -> LinearAdapter:
-        with np.load(path, allow_pickle=False) as data:
-            return cls(data["weight"], data["bias"])
-
 
 def initial_weight(vectors: np.ndarray, dim: int) -> np.ndarray:
     """Identity when the dimension is kept; otherwise the top `dim` principal directions (orthonormal rows)."""
