@@ -9,7 +9,7 @@ LOCK_DIR ?= requirements
 LOCK_FLAGS = --generate-hashes --find-links $(TORCH_WHEELS) --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28 --custom-compile-command 'make lock'
 
-.PHONY: setup lock repro repro-sample test lint params deps docs serve
+.PHONY: setup lock repro repro-sample update test lint params deps docs serve
 
 setup: $(VENV)/.installed
 
@@ -32,6 +32,15 @@ repro: setup
 ## The main job offline, on the shared sample of real arXiv papers.
 repro-sample: setup
 	dvc exp run -S data.source=$(SAMPLE)
+
+## The daily update: harvest what arXiv added or changed since the last harvest (harvest.yaml), embed only that
+## shard, grow the served index, and tell a running server to swap it in: RELOAD="docker kill -s HUP arxiv-embed"
+## or RELOAD="kill -HUP <pid>". Run after `make setup` (the scheduled workflow does both).
+update:
+	python -m stages.harvest
+	if [ -d data/harvest ]; then dvc add -q data/harvest; fi
+	dvc repro
+	$(RELOAD)
 
 test: setup
 	pytest -q

@@ -18,17 +18,19 @@ from arxiv_embed.classify.classifier import CLASSIFIER_FILE, HYBRID_FILE, TEXT_C
 from arxiv_embed.classify.tfidf import IDF_FILE, TERMS_FILE
 from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, PARITY_FILE, TOKENIZER_FILE, OnnxEncoder
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.search.index import INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE, VectorIndex
+from arxiv_embed.hashing import sha256
+from arxiv_embed.search.index import CONTENTS_FILE, INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE, VectorIndex
 from arxiv_embed.search.lexical import LEXICAL_FILES
 from arxiv_embed.search.modes import SEARCH_FILE, SEARCH_MODES, Searcher, load_searcher
-from arxiv_embed.search.papers import PAPERS_FILE, PaperStore
+from arxiv_embed.search.papers import PAPERS_FILE, REMOVED_FILE, PaperStore
 from arxiv_embed.versions import library_versions
 
 log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
 ONNX_DIR = "adapter/onnx"  # the served graphs: the encoder with the adapter appended
-CLASSIFIER_DIR, INDEX_DIR, LEXICAL_DIR = "classifier", "index", "lexical"
+# The served index is the live one (the base plus the harvested shards); lexical/ holds the chosen search mode.
+CLASSIFIER_DIR, INDEX_DIR, LEXICAL_DIR = "classifier", "live_index", "lexical"
 BUNDLE_FILES = [
     f"{ONNX_DIR}/{MODEL_FILES['fp32']}",
     f"{ONNX_DIR}/{MODEL_FILES['int8']}",
@@ -42,21 +44,16 @@ BUNDLE_FILES = [
     f"{INDEX_DIR}/{INDEX_FILE}",
     f"{INDEX_DIR}/{INDEX_CONFIG_FILE}",
     f"{INDEX_DIR}/{PAPERS_FILE}",
-    *(f"{LEXICAL_DIR}/{name}" for name in (*LEXICAL_FILES, SEARCH_FILE)),
+    f"{INDEX_DIR}/{REMOVED_FILE}",
+    f"{INDEX_DIR}/{CONTENTS_FILE}",
+    *(f"{INDEX_DIR}/{name}" for name in LEXICAL_FILES),
+    f"{LEXICAL_DIR}/{SEARCH_FILE}",
 ]
 OPTIONAL_FILES = [f"{INDEX_DIR}/{RERANK_FILE}"]
 
 
 class BundleError(PipelineError):
     """The artifacts are missing or do not belong together; the server must not start."""
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def make_manifest(models_dir: Path, onnx_variant: str) -> dict[str, Any]:
@@ -69,10 +66,18 @@ def make_manifest(models_dir: Path, onnx_variant: str) -> dict[str, Any]:
         raise BundleError(f"cannot write the manifest: missing {', '.join(missing)}")
     encoder_config = json.loads((models_dir / ONNX_DIR / CONFIG_FILE).read_text())
     index_config = json.loads((models_dir / INDEX_DIR / INDEX_CONFIG_FILE).read_text())
-    papers = len(PaperStore(models_dir / INDEX_DIR / PAPERS_FILE))
+    papers = PaperStore(models_dir / INDEX_DIR / PAPERS_FILE)
     search = json.loads((models_dir / LEXICAL_DIR / SEARCH_FILE).read_text())
+    contents = json.loads((models_dir / INDEX_DIR / CONTENTS_FILE).read_text())
     files = [*BUNDLE_FILES, *(f for f in OPTIONAL_FILES if (models_dir / f).is_file())]
+    hashes = {f: sha256(models_dir / f) for f in files}
+    served_graph = hashes[f"{ONNX_DIR}/{MODEL_FILES[onnx_variant]}"]
+    if contents["encoder"] not in (None, served_graph):
+        raise BundleError(
+            f"the harvested shards in {INDEX_DIR} were embedded by another encoder than the served one: run dvc repro"
+        )
     return {
+        "version": hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()[:12],
         "model_name": encoder_config["model_name"],
         "dim": encoder_config["dim"],
         "normalized": encoder_config["normalized"],
@@ -81,11 +86,14 @@ def make_manifest(models_dir: Path, onnx_variant: str) -> dict[str, Any]:
         "onnx_variant": onnx_variant,
         "index_type": index_config["type"],
         "index": index_config,
-        "index_size": papers,
+        "index_size": len(papers),
+        "corpus_size": papers.live,  # papers that search can return: the index less the withdrawn and replaced
+        "newest_datestamp": papers.newest_datestamp,  # of the newest harvested paper; None before any harvest
+        "harvest": {"shards": len(contents["shards"]), "removed": contents["removed"], "encoder": contents["encoder"]},
         "search": search,
         "onnx": json.loads((models_dir / ONNX_DIR / PARITY_FILE).read_text()),
         "versions": library_versions(),
-        "files": {f: sha256(models_dir / f) for f in files},
+        "files": hashes,
     }
 
 
@@ -117,6 +125,9 @@ def load_bundle(models_dir: str | os.PathLike, variant: str | None = None, threa
             raise BundleError(f"{path} is missing (listed in {manifest_path})")
         if sha256(path) != expected:
             raise BundleError(f"{path} does not match the manifest's hash: artifacts are from different runs")
+    harvested_with = manifest["harvest"]["encoder"]
+    if harvested_with not in (None, manifest["files"][f"{ONNX_DIR}/{MODEL_FILES[manifest['onnx_variant']]}"]):
+        raise BundleError(f"the harvested papers of {INDEX_DIR} were embedded by another encoder: run dvc repro")
     variant = variant or manifest["onnx_variant"]
     if variant not in MODEL_FILES:
         raise BundleError(f"unknown ONNX variant {variant!r}; expected one of {', '.join(MODEL_FILES)}")
@@ -127,7 +138,7 @@ def load_bundle(models_dir: str | os.PathLike, variant: str | None = None, threa
     classifier = HybridClassifier.load(models_dir / CLASSIFIER_DIR)
     index = VectorIndex(models_dir / INDEX_DIR)
     papers = PaperStore(models_dir / INDEX_DIR / PAPERS_FILE)
-    searcher = load_searcher(models_dir / LEXICAL_DIR, index, classifier.features)
+    searcher = load_searcher(models_dir / LEXICAL_DIR, models_dir / INDEX_DIR, index, classifier.features)
     dim = manifest["dim"]
     checks = {
         "encoder dimension": (encoder.dim, dim),

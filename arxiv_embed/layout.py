@@ -15,6 +15,10 @@ MODELS_DIR = Path("models")
 ENCODER_DIR = MODELS_DIR / "encoder"
 ONNX_DIR = MODELS_DIR / "onnx"  # the fine-tuned encoder's graphs, which the embed stage runs
 ADAPTER_DIR = MODELS_DIR / "adapter"  # the adapter, the served graphs and the sentence-transformers folder with it
+INDEX_DIR = MODELS_DIR / "index"  # the base index: the corpus, rebuilt only when the encoder or the corpus changes
+LIVE_INDEX_DIR = MODELS_DIR / "live_index"  # the served index: the base plus every harvested shard, grown in place
+HARVEST_DIR = Path("data/harvest")  # one Parquet shard per harvest (tracked with `dvc add`)
+UPDATES_DIR = Path("data/updates")  # each harvest shard's papers and served vectors (embed_harvest@<shard>)
 METRICS_DIR = Path("metrics")
 
 

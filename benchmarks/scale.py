@@ -35,6 +35,7 @@ from arxiv_embed.evaluation.metrics import recall_at_k
 from arxiv_embed.layout import ADAPTED_CORPUS_DIR, CORPUS_DIR
 from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index, exact_top_k
 from arxiv_embed.search.lexical import write_postings
+from arxiv_embed.search.live_index import grow
 from arxiv_embed.search.modes import Fusion, save_search_spec
 from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from benchmarks.common import report
@@ -113,7 +114,8 @@ def main() -> None:
 
     shutil.rmtree(opts.work, ignore_errors=True)
     shards, models = opts.work / "vectors", opts.work / "models"
-    for folder in (shards, models / INDEX_DIR):
+    base_dir, postings_dir = models / "index", models / "lexical"
+    for folder in (shards, base_dir, postings_dir):
         folder.mkdir(parents=True)
     start = time.perf_counter()
     sources, copy_cosine = write_synthetic(base, opts.size, opts.sigma, shards, seed=1)
@@ -124,21 +126,22 @@ def main() -> None:
         ivf_nprobe=opts.nprobe, pq_m=opts.pq_m, opq=opts.opq, train_size=200_000, rerank=opts.rerank, seed=0,
     )  # fmt: skip
     start = time.perf_counter()
-    index_ids, stats = build_index(shards, cfg, models / INDEX_DIR)
+    index_ids, stats = build_index(shards, cfg, base_dir)
     build_seconds = time.perf_counter() - start
     source_ids = base_ids[sources[[int(i[1:]) for i in index_ids]]]
     meta = papers.loc[source_ids]
     write_papers(
-        models / INDEX_DIR / PAPERS_FILE,
+        base_dir / PAPERS_FILE,
         zip(index_ids, meta["title"], meta["primary_category"], strict=True),
     )
     for name in (ONNX_DIR, CLASSIFIER_DIR):
         shutil.copytree(opts.pipeline / "models" / name, models / name)
     # Synthetic papers have no text of their own: an empty lexical index, and dense search as the default mode
     # (benchmarks/search_modes.py measures lexical and hybrid search over real texts).
-    (models / LEXICAL_DIR).mkdir()
-    write_postings([], TfidfFeatures.load(models / CLASSIFIER_DIR).size, models / LEXICAL_DIR)
+    features = TfidfFeatures.load(models / CLASSIFIER_DIR)
+    write_postings([], features.size, postings_dir)
     save_search_spec(models / LEXICAL_DIR, Fusion(0.5, 60, 100), "dense")
+    grow(base_dir, postings_dir, [], features, "title_abstract", models / INDEX_DIR)  # the served (live) index
     manifest = make_manifest(models, "int8")
     write_json(models / MANIFEST_FILE, manifest)
     sizes = {f.name: f.stat().st_size for f in sorted((models / INDEX_DIR).iterdir())}

@@ -119,10 +119,14 @@ class Health(BaseModel):
 
 class Ready(BaseModel):
     status: str
+    bundle_version: str = Field(description="changes whenever any served file does (a harvest, a retrain)")
     model_name: str
     onnx_variant: str
     index_type: str
-    index_size: int
+    index_size: int = Field(description="vectors in the index, withdrawn and replaced papers included")
+    corpus_size: int = Field(description="papers that search can return")
+    newest_paper_date: str | None = Field(description="OAI datestamp of the newest harvested paper")
+    harvest_shards: int
     dim: int
     text_field: str
     search_mode: str = Field(description="the default mode of /search")

@@ -7,7 +7,7 @@ import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.shards import shard_files
-from arxiv_embed.layout import ADAPTED_CORPUS_DIR, CORPUS_DIR, MODELS_DIR
+from arxiv_embed.layout import ADAPTED_CORPUS_DIR, CORPUS_DIR, INDEX_DIR
 from arxiv_embed.search.index import IndexConfig, build_index
 from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from arxiv_embed.stage import run_stage
@@ -19,7 +19,7 @@ class Params:
 
 
 def main(params: Params) -> dict:
-    with atomic_path(MODELS_DIR / "index", is_dir=True) as tmp:
+    with atomic_path(INDEX_DIR, is_dir=True) as tmp:
         start = time.perf_counter()
         ids, stats = build_index(ADAPTED_CORPUS_DIR, params.index, tmp)
         stats["build_seconds"] = round(time.perf_counter() - start, 3)

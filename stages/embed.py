@@ -7,7 +7,6 @@ On CPUs the corpus is encoded with the served ONNX graph (`embed.onnx_variant`),
 import json
 import time
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -18,7 +17,8 @@ from arxiv_embed.data.text import TextConfig
 from arxiv_embed.encode.corpus_encoder import EncoderSpec, resolve_device
 from arxiv_embed.encode.embedding import embed_local
 from arxiv_embed.encode.onnx_encoder import PARITY_FILE
-from arxiv_embed.encode.ray_engine import RayConfig, embed_ray
+from arxiv_embed.encode.ray_engine import embed_ray
+from arxiv_embed.encode.settings import EmbedConfig
 from arxiv_embed.encode.vectors import save_vectors, select_vectors
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.layout import (
@@ -30,20 +30,7 @@ from arxiv_embed.layout import (
     ONNX_DIR,
     split_path,
 )
-from arxiv_embed.params import Count, params_section
 from arxiv_embed.stage import run_stage
-
-
-@params_section
-class EmbedConfig:
-    """The `embed` section of params.yaml."""
-
-    engine: Literal["local", "ray"]
-    onnx_variant: Literal["fp32", "int8"]  # the ONNX graph that encodes the corpus on CPUs, and queries when served
-    device: Literal["auto", "cpu", "cuda"]  # the local engine's; cuda: the torch encoder in bf16
-    batch_size: Count  # texts per encoder call
-    batch_rows: Count  # papers per unit of work (one Ray batch)
-    ray: RayConfig
 
 
 @dataclass(frozen=True)

@@ -34,13 +34,17 @@ from arxiv_embed.search.modes import SEARCH_MODES
 from arxiv_embed.stage import run_stage
 
 
-def category_lists(corpus_ids: np.ndarray) -> np.ndarray:
-    """Every corpus paper's categories (cross-lists included), in the served index's order."""
+def category_lists(corpus_ids: np.ndarray, primary: np.ndarray) -> np.ndarray:
+    """Every corpus paper's categories (cross-lists included), in the served index's order; a harvested paper
+    that the corpus does not hold counts its primary category."""
     table = pa.concat_tables(iter_batches(CORPUS_DIR, ["id", "categories"]))
     by_id = pd.Series(
         table["categories"].to_numpy(zero_copy_only=False), index=table["id"].to_numpy(zero_copy_only=False)
     )
-    return by_id.reindex(corpus_ids).to_numpy()
+    lists = by_id.reindex(corpus_ids).to_numpy()
+    harvested = pd.isna(lists)
+    lists[harvested] = primary[harvested]
+    return lists
 
 
 def knn_vote(neighbours: np.ndarray) -> np.ndarray:
@@ -67,7 +71,7 @@ def main(params: Params) -> dict:
     queries = bundle.encoder.encode(texts, batch_size=cfg.batch_size, progress=True)
     labels = test["primary_category"].to_numpy()
     corpus_ids, corpus_categories = bundle.papers.column("id"), bundle.papers.column("category")
-    corpus_lists = category_lists(corpus_ids)
+    corpus_lists = category_lists(corpus_ids, corpus_categories)
     served_mode = bundle.searcher.default_mode
     report: dict = {"search_mode": served_mode}
     modes: dict = {}

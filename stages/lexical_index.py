@@ -17,7 +17,7 @@ from arxiv_embed.data.shards import iter_batches
 from arxiv_embed.data.text import TextConfig, build_texts
 from arxiv_embed.encode.vectors import load_vectors
 from arxiv_embed.evaluation.metrics import neighbour_labels, relevance
-from arxiv_embed.layout import CORPUS_DIR, METRICS_DIR, MODELS_DIR, adapted_path, split_path
+from arxiv_embed.layout import CORPUS_DIR, INDEX_DIR, METRICS_DIR, MODELS_DIR, adapted_path, split_path
 from arxiv_embed.search.index import VectorIndex
 from arxiv_embed.search.lexical import LEXICAL_FILES, LexicalIndex, write_postings
 from arxiv_embed.search.modes import (
@@ -55,10 +55,10 @@ def corpus_rows(features: TfidfFeatures, positions: dict[str, int], field: str) 
 
 def main(params: Params) -> dict:
     cfg, field = params.lexical, params.text.field
-    papers = PaperStore(MODELS_DIR / "index" / PAPERS_FILE)
+    papers = PaperStore(INDEX_DIR / PAPERS_FILE)
     corpus_ids, corpus_labels = papers.column("id"), papers.column("category")
     features = TfidfFeatures.load(MODELS_DIR / "classifier")
-    index = VectorIndex(MODELS_DIR / "index")
+    index = VectorIndex(INDEX_DIR)
     val_ids, val_vectors = load_vectors(adapted_path("val"))
     val = pd.read_parquet(split_path("val")).set_index("id").loc[val_ids]
     val_texts = build_texts(val["title"], val["abstract"], field)

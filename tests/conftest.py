@@ -93,7 +93,8 @@ def copy_repo(dest: Path) -> Path:
     """A fresh git + DVC checkout of the tracked files, as a user's clone would be."""
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     for name in files:
-        if (ROOT / name).is_file() and not name.startswith(("data/", "models/")):
+        outs = name.startswith(("data/", "models/")) and name != "data/updates/.gitignore"  # that folder is a dep
+        if (ROOT / name).is_file() and not outs:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, dest / name)
     (dest / "dvc.lock").unlink(missing_ok=True)  # the copy starts with no run recorded

@@ -48,6 +48,11 @@ OUTS = [
     "models/adapter/sentence-transformers/modules.json",
     "models/lexical/postings_docs.npy",
     "models/lexical/search.json",
+    "models/live_index/index.faiss",
+    "models/live_index/papers.sqlite",
+    "models/live_index/postings_docs.npy",
+    "models/live_index/removed.npy",
+    "models/live_index/contents.json",
     "models/manifest.json",
 ]
 
@@ -57,7 +62,7 @@ def metrics(repo: Path, name: str) -> dict:
 
 
 def stages_run(output: str) -> set[str]:
-    return set(re.findall(r"Running stage '([\w-]+)'", output))
+    return set(re.findall(r"Running stage '([\w@.-]+)'", output))
 
 
 def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> None:
@@ -100,6 +105,10 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     lexical = metrics(pipeline_repo, "lexical")
     assert lexical["default_mode"] == ev["search_mode"] and lexical["papers"] == len(tiny_rows)
     assert lexical[f"val_p@10_{lexical['default_mode']}"] == max(lexical[f"val_p@10_{m}"] for m in ev["modes"])
+    live = metrics(pipeline_repo, "live_index")  # no harvest yet: the base as it is
+    assert live["size"] == len(tiny_rows) and live["shards"] == 0 and live["removed"] == 0
+    drift = metrics(pipeline_repo, "drift")
+    assert drift["shards"] == 0 and drift["retrain_due"] is False and 0 < drift["corpus_nn_similarity_p5"] < 1
     base = metrics(pipeline_repo, "baseline")
     assert set(base) >= {"p@10", "p@10_lo", "accuracy", "accuracy_hi", "macro_f1", "p@10_any_category"}
     assert base["corpus"] == len(tiny_rows)

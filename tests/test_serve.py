@@ -173,9 +173,10 @@ def overwrite(path: Path) -> None:
     ("name", "damage"),
     [
         ("adapter/onnx/model_int8.onnx", truncate),
-        ("lexical/postings_weights.npy", truncate),
-        ("index/index.faiss", index_from_another_run),
-        ("index/papers.sqlite", overwrite),
+        ("live_index/postings_weights.npy", truncate),
+        ("live_index/index.faiss", index_from_another_run),
+        ("live_index/papers.sqlite", overwrite),
+        ("lexical/search.json", overwrite),
     ],
 )
 def test_a_damaged_artifact_stops_the_server_naming_it(models_dir: Path, tmp_path: Path, name: str, damage) -> None:

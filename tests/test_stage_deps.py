@@ -45,7 +45,8 @@ def test_an_edit_to_an_imported_module_makes_dvc_status_name_every_stage_that_im
     pipeline_repo: Path, module: str
 ) -> None:
     stages = yaml.safe_load((pipeline_repo / "dvc.yaml").read_text())["stages"]
-    importers = {name for name, stage in stages.items() if module in stage["deps"]}
+    # a `foreach` stage has no instance before a harvest lists a shard (the harvest tests cover those)
+    importers = {name for name, stage in stages.items() if "foreach" not in stage and module in stage["deps"]}
     assert importers, module
     path = pipeline_repo / module
     original = path.read_text()

@@ -103,7 +103,8 @@ def render(root: Path = ROOT) -> str:
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 120
     doc = yaml.load((root / DVC_YAML).read_text())
-    for name, stage in doc["stages"].items():
+    for name, entry in doc["stages"].items():
+        stage = entry.get("do", entry)  # a `foreach` stage's body
         module = stage_module(stage["cmd"])
         if module is None:
             raise SystemExit(f"error: stage {name} does not run `python -m stages.<name>`; its deps cannot be derived")

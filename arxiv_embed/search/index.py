@@ -24,12 +24,14 @@ from arxiv_embed.data.shards import count_rows
 from arxiv_embed.encode.vectors import iter_vectors, vector_dim
 from arxiv_embed.errors import ParamError
 from arxiv_embed.params import Count, params_section
+from arxiv_embed.search.papers import load_removed
 
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "index.faiss"
 INDEX_CONFIG_FILE = "index.json"
 RERANK_FILE = "vectors_f16.npy"
+CONTENTS_FILE = "contents.json"  # a live index's: the base it grew from and the harvest shards added since
 IndexType = Literal["flat", "hnsw", "ivf", "ivfpq"]
 INDEX_TYPES = get_args(IndexType)
 MIN_POINTS_PER_LIST = 39  # FAISS warns below this many training points per inverted list
@@ -130,8 +132,32 @@ def _search_params(index: faiss.Index) -> dict:
     return {"ef_search": int(hnsw.efSearch)} if hnsw is not None else {}
 
 
+def search_params(index: faiss.Index, removed: np.ndarray) -> faiss.SearchParameters | None:
+    """Parameters that leave the `removed` positions out of every search, keeping the index's nprobe or efSearch."""
+    if not len(removed):
+        return None
+    selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.ascontiguousarray(removed, dtype=np.int64)))
+    ivf = faiss.try_extract_index_ivf(index)
+    hnsw = getattr(faiss.downcast_index(index), "hnsw", None)
+    if ivf is not None:
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=ivf.nprobe)
+    elif hnsw is not None:
+        params = faiss.SearchParametersHNSW(sel=selector, efSearch=hnsw.efSearch)
+    else:
+        params = faiss.SearchParameters(sel=selector)
+    params.selector_ref = selector  # the SWIG object does not own it
+    if isinstance(faiss.downcast_index(index), faiss.IndexPreTransform):  # an OPQ rotation in front
+        outer = faiss.SearchParametersPreTransform(index_params=params)
+        outer.inner_ref = params
+        return outer
+    return params
+
+
 class VectorIndex:
-    """A built index, memory-mapped from its folder, that answers top-k searches and vector look-ups."""
+    """A built index, memory-mapped from its folder, that answers top-k searches and vector look-ups.
+
+    Positions listed in the folder's `removed.npy` (withdrawn or replaced papers) are never returned.
+    """
 
     def __init__(self, folder: Path, rerank: bool = True) -> None:
         """`rerank=False` ignores the fp16 vectors (to measure what the quantised codes alone achieve)."""
@@ -142,6 +168,8 @@ class VectorIndex:
         ivf = faiss.try_extract_index_ivf(self.index)
         if ivf is not None and self.exact is None:
             ivf.make_direct_map()  # so a stored paper's (approximate) vector can be looked up by position
+        self.removed = load_removed(folder)
+        self.params = search_params(self.index, self.removed)
 
     @property
     def ntotal(self) -> int:
@@ -156,8 +184,8 @@ class VectorIndex:
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = min(k, self.ntotal)
         if self.exact is None:
-            return self.index.search(queries, k)
-        _, candidates = self.index.search(queries, max(k, self.config["rerank"]))
+            return self.index.search(queries, k, params=self.params)
+        _, candidates = self.index.search(queries, max(k, self.config["rerank"]), params=self.params)
         return _rerank(self.exact, queries, candidates, k)
 
     def vector(self, position: int) -> np.ndarray:
@@ -211,15 +239,20 @@ def empty_top_k(queries: int) -> tuple[np.ndarray, np.ndarray]:
     return np.empty((queries, 0), dtype=np.float32), np.empty((queries, 0), dtype=np.int64)
 
 
-def exact_top_k(folder: Path, queries: np.ndarray, k: int) -> np.ndarray:
-    """Exact top-k positions of each query over the vector shards, one chunk in memory at a time."""
+def exact_search(folder: Path, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k (scores, positions) of each query over the vector shards, one chunk in memory at a time."""
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     best, offset = empty_top_k(len(queries)), 0
     for _, vectors in iter_vectors(folder):
         scores, positions = exact_index(vectors).search(queries, min(k, len(vectors)))
         best = merge_top_k(best, scores, positions + offset, k)
         offset += len(vectors)
-    return best[1]
+    return best
+
+
+def exact_top_k(folder: Path, queries: np.ndarray, k: int) -> np.ndarray:
+    """Exact top-k positions of each query over the vector shards."""
+    return exact_search(folder, queries, k)[1]
 
 
 def exact_index(vectors: np.ndarray) -> faiss.Index:

@@ -14,38 +14,63 @@ from pathlib import Path
 
 import numpy as np
 
+from arxiv_embed.search.papers import load_removed
+
 INDPTR_FILE, DOCS_FILE, WEIGHTS_FILE = "postings_indptr.npy", "postings_docs.npy", "postings_weights.npy"
 LEXICAL_FILES = (INDPTR_FILE, DOCS_FILE, WEIGHTS_FILE)
 
 SparseRow = tuple[np.ndarray, np.ndarray]  # (columns, values), as TfidfFeatures.transform returns
 
 
-def write_postings(rows: Iterable[SparseRow], n_terms: int, folder: Path) -> dict[str, int]:
-    """Turn per-paper sparse rows (in index order) into per-term posting lists, and save them in `folder`."""
-    columns, values, docs = [], [], []
-    for doc, (cols, vals) in enumerate(rows):
+Postings = tuple[np.ndarray, np.ndarray, np.ndarray]  # indptr (per term), docs, weights
+
+
+def read_postings(folder: Path, mmap: bool = False) -> Postings:
+    mode = "r" if mmap else None
+    return tuple(np.load(folder / name, mmap_mode=mode) for name in LEXICAL_FILES)
+
+
+def empty_postings(n_terms: int) -> Postings:
+    return np.zeros(n_terms + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)
+
+
+def append_postings(postings: Postings, rows: Iterable[SparseRow], first_doc: int, folder: Path) -> dict[str, int]:
+    """Add per-paper sparse rows (papers `first_doc`, `first_doc + 1`, ...) to `postings`; save them in `folder`.
+
+    Within each term the papers stay in ascending order, so postings grown shard by shard equal postings
+    written at once.
+    """
+    indptr, old_docs, old_weights = postings
+    n_terms = len(indptr) - 1
+    columns, values, docs = [np.zeros(0, np.int32)], [np.zeros(0, np.float32)], [np.zeros(0, np.int32)]
+    for doc, (cols, vals) in enumerate(rows, start=first_doc):
         columns.append(cols.astype(np.int32))
         values.append(vals.astype(np.float32))
         docs.append(np.full(len(cols), doc, np.int32))
-    n_docs = len(docs)
-    columns_all = np.concatenate(columns) if columns else np.zeros(0, np.int32)
-    order = np.argsort(columns_all, kind="stable")  # by term, papers ascending within a term
-    indptr = np.zeros(n_terms + 1, np.int64)
-    np.cumsum(np.bincount(columns_all, minlength=n_terms), out=indptr[1:])
-    np.save(folder / INDPTR_FILE, indptr)
-    np.save(folder / DOCS_FILE, (np.concatenate(docs) if docs else np.zeros(0, np.int32))[order])
-    np.save(folder / WEIGHTS_FILE, (np.concatenate(values) if values else np.zeros(0, np.float32))[order])
-    return {"papers": n_docs, "terms": n_terms, "postings": int(len(order))}
+    new_terms = np.concatenate(columns)
+    old_terms = np.repeat(np.arange(n_terms, dtype=np.int32), np.diff(indptr))
+    order = np.argsort(np.concatenate([old_terms, new_terms]), kind="stable")  # by term; old papers come first
+    merged = np.zeros(n_terms + 1, np.int64)
+    np.cumsum(np.bincount(new_terms, minlength=n_terms), out=merged[1:])
+    np.save(folder / INDPTR_FILE, merged + indptr)
+    np.save(folder / DOCS_FILE, np.concatenate([old_docs, *docs])[order])
+    np.save(folder / WEIGHTS_FILE, np.concatenate([old_weights, *values])[order])
+    return {"papers": first_doc + len(docs) - 1, "terms": n_terms, "postings": int(len(order))}
+
+
+def write_postings(rows: Iterable[SparseRow], n_terms: int, folder: Path) -> dict[str, int]:
+    """Turn per-paper sparse rows (in index order) into per-term posting lists, and save them in `folder`."""
+    return append_postings(empty_postings(n_terms), rows, 0, folder)
 
 
 class LexicalIndex:
-    """Memory-mapped posting lists; `search` takes queries as sparse TF-IDF rows."""
+    """Memory-mapped posting lists; `search` takes queries as sparse TF-IDF rows. Positions listed in the
+    folder's `removed.npy` (withdrawn or replaced papers) score zero, so they are never returned."""
 
     def __init__(self, folder: str | os.PathLike, n_docs: int) -> None:
         folder = Path(folder)
-        self.indptr = np.load(folder / INDPTR_FILE, mmap_mode="r")
-        self.docs = np.load(folder / DOCS_FILE, mmap_mode="r")
-        self.weights = np.load(folder / WEIGHTS_FILE, mmap_mode="r")
+        self.indptr, self.docs, self.weights = read_postings(folder, mmap=True)
+        self.removed = load_removed(folder)
         self.ntotal = n_docs
 
     @property
@@ -60,7 +85,9 @@ class LexicalIndex:
             return np.zeros(self.ntotal, np.float32)
         docs = np.concatenate([self.docs[a:b] for a, b in spans])
         weights = np.concatenate([self.weights[a:b] * v for (a, b), v in zip(spans, vals, strict=True)])
-        return np.bincount(docs, weights=weights, minlength=self.ntotal).astype(np.float32)
+        scores = np.bincount(docs, weights=weights, minlength=self.ntotal).astype(np.float32)
+        scores[self.removed] = 0
+        return scores
 
     def search(self, rows: Sequence[SparseRow], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, positions) per query, best first; -1 positions where fewer papers share a term."""

@@ -109,8 +109,9 @@ def save_search_spec(folder: Path, fusion: Fusion, default_mode: str, **record) 
     (folder / SEARCH_FILE).write_text(json.dumps({**spec, **record}, indent=2) + "\n")
 
 
-def load_searcher(folder: Path, index: VectorIndex, features: TfidfFeatures) -> Searcher:
-    """The searcher of a bundle's lexical folder, with the fusion and default mode chosen on val."""
-    spec = json.loads((folder / SEARCH_FILE).read_text())
+def load_searcher(spec_folder: Path, postings_folder: Path, index: VectorIndex, features: TfidfFeatures) -> Searcher:
+    """The searcher over `index` and the postings in `postings_folder`, with the fusion and the default mode
+    chosen on val (in `spec_folder`)."""
+    spec = json.loads((spec_folder / SEARCH_FILE).read_text())
     fusion = Fusion(spec["weight"], spec["rrf_k"], spec["candidates"])
-    return Searcher(index, LexicalIndex(folder, index.ntotal), features, fusion, spec["default_mode"])
+    return Searcher(index, LexicalIndex(postings_folder, index.ntotal), features, fusion, spec["default_mode"])

@@ -1,0 +1,81 @@
+"""The harvest's committed state and its append-only shards: one Parquet file of papers and deletions per harvest.
+
+`harvest.yaml` (in git) holds the last datestamp harvested and the list of shards; dvc.yaml's `foreach` reads
+that list, so each new shard adds one `embed_harvest@<shard>` stage and no old one re-runs. The shards themselves
+(`data/harvest/`, tracked with `dvc add`) hold the canonical columns of `download` plus the OAI datestamp and
+whether the record is a deletion.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from arxiv_embed.atomic import atomic_path
+from arxiv_embed.data.schema import COLUMNS
+from arxiv_embed.errors import PipelineError
+from arxiv_embed.layout import HARVEST_DIR
+
+STATE_FILE = Path("harvest.yaml")
+SHARD_COLUMNS = [*COLUMNS, "datestamp", "deleted"]
+# What embed_harvest writes for each shard under data/updates/<shard>/:
+SHARD_PAPERS, SHARD_VECTORS, SHARD_INFO = "papers.parquet", "vectors.npz", "shard.json"
+_STATE_HEADER = (
+    "# The daily harvest's state, written by `python -m stages.harvest` (make update); dvc.yaml's foreach reads\n"
+    "# `shards` (one embed_harvest stage each). last_datestamp is the next harvest's OAI-PMH `from`.\n"
+)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+@dataclass
+class HarvestState:
+    last_datestamp: str | None = None
+    shards: list[str] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, path: Path = STATE_FILE) -> HarvestState:
+        if not path.is_file():
+            return cls()
+        values = yaml.safe_load(path.read_text()) or {}
+        unknown = set(values) - {"last_datestamp", "shards"}
+        if unknown:
+            raise PipelineError(f"{path}: unknown key {sorted(unknown)[0]!r}; it holds last_datestamp and shards")
+        return cls(values.get("last_datestamp"), list(values.get("shards") or []))
+
+    def write(self, path: Path = STATE_FILE) -> None:
+        body = yaml.safe_dump({"last_datestamp": self.last_datestamp, "shards": self.shards}, sort_keys=False)
+        with atomic_path(path) as tmp:
+            tmp.write_text(_STATE_HEADER + body)
+
+    def next_shard(self, newest_datestamp: str) -> str:
+        """Names sort in harvest order and say the newest day they hold: `0003-2026-12-01`."""
+        return f"{len(self.shards) + 1:04d}-{newest_datestamp[:10]}"
+
+
+def harvest_from(state: HarvestState, start: str | None) -> str:
+    """The OAI `from` of the next harvest: the last datestamp harvested (inclusive: a day may have grown since)."""
+    since = state.last_datestamp or start
+    if not since or not _DATE.match(since):
+        raise PipelineError("no harvest ran yet and harvest.start is not a date: set harvest.start: YYYY-MM-DD")
+    return since[:10]
+
+
+def write_shard(frame: pd.DataFrame, name: str, folder: Path = HARVEST_DIR) -> Path:
+    path = folder / f"{name}.parquet"
+    if path.exists():
+        raise PipelineError(f"{path} exists already: shards are append-only (is {STATE_FILE} out of date?)")
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+    return path
+
+
+def read_shard(path: Path) -> pd.DataFrame:
+    frame = pd.read_parquet(path)
+    missing = [c for c in SHARD_COLUMNS if c not in frame.columns]
+    if missing:
+        raise PipelineError(f"{path} is not a harvest shard: no column {missing[0]!r}")
+    return frame

@@ -1,0 +1,92 @@
+"""Drift of harvested papers from what the models were fitted on: three measures per harvest shard.
+
+- category divergence: Jensen-Shannon divergence (base 2, so 0..1) of the shard's primary categories from the
+  corpus's;
+- confidence drop: the test split's mean top-1 classifier probability minus the shard's (the classifier is
+  calibrated on val, so a drop means papers it has not learned to tell apart);
+- new-topic share: the share of the shard's papers whose nearest corpus neighbour is less similar than the
+  corpus's own 5th percentile (about 0.05 when new papers look like the corpus).
+
+Each has a bar in the `drift` params; a shard over any bar marks the retrain as due.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import PositiveFloat
+
+from arxiv_embed.params import Count, Fraction, params_section
+from arxiv_embed.search.index import VectorIndex
+
+NEW_TOPIC_PERCENTILE = 5
+
+
+@params_section
+class DriftConfig:
+    """The `drift` section: when harvested papers differ enough from the corpus that a retrain is due."""
+
+    max_category_divergence: Fraction
+    max_confidence_drop: PositiveFloat
+    max_new_topic_share: Fraction  # against about 0.05 expected without drift
+    reference_papers: Count  # corpus papers that set the nearest-neighbour percentile
+    seed: int
+
+
+def category_divergence(shard: Sequence[str], corpus: Sequence[str]) -> float:
+    """Jensen-Shannon divergence (base 2) of two samples' category shares."""
+    a, b = Counter(shard), Counter(corpus)
+    labels = sorted(set(a) | set(b))
+    p = np.array([a[c] for c in labels], float) / max(len(shard), 1)
+    q = np.array([b[c] for c in labels], float) / max(len(corpus), 1)
+    m = (p + q) / 2
+
+    def kl(x: np.ndarray) -> float:
+        mask = x > 0
+        return float(np.sum(x[mask] * np.log2(x[mask] / m[mask])))
+
+    return (kl(p) + kl(q)) / 2
+
+
+def nearest_similarity(index: VectorIndex, vectors: np.ndarray) -> np.ndarray:
+    """Each vector's similarity to its nearest paper of the index."""
+    scores, _ = index.search(vectors, 1)
+    return scores[:, 0]
+
+
+def corpus_threshold(index: VectorIndex, papers: int, seed: int) -> float:
+    """The 5th percentile of corpus papers' similarity to their nearest other corpus paper."""
+    rng = np.random.default_rng(seed)
+    positions = np.sort(rng.choice(index.ntotal, size=min(papers, index.ntotal), replace=False))
+    vectors = np.stack([index.vector(int(p)) for p in positions])
+    scores, found = index.search(vectors, 2)
+    other = np.where(found[:, 0] == positions, scores[:, 1], scores[:, 0])  # skip the paper itself
+    return float(np.percentile(other, NEW_TOPIC_PERCENTILE))
+
+
+def shard_drift(
+    categories: Sequence[str],
+    corpus_categories: Sequence[str],
+    top1: np.ndarray,
+    test_top1: float,
+    similarity: np.ndarray,
+    threshold: float,
+) -> dict[str, float]:
+    return {
+        "category_divergence": round(category_divergence(categories, corpus_categories), 4),
+        "mean_top1": round(float(top1.mean()), 4),
+        "confidence_drop": round(test_top1 - float(top1.mean()), 4),
+        "new_topic_share": round(float((similarity < threshold).mean()), 4),
+    }
+
+
+def over_bars(drift: dict[str, float], cfg: DriftConfig) -> list[str]:
+    """The measures of one shard that are over their bar."""
+    bars = {
+        "category_divergence": cfg.max_category_divergence,
+        "confidence_drop": cfg.max_confidence_drop,
+        "new_topic_share": cfg.max_new_topic_share,
+    }
+    return [name for name, bar in bars.items() if drift[name] > bar]

@@ -1,0 +1,49 @@
+"""`python -m stages.harvest`: fetch what arXiv added, changed or deleted since the last harvest into a new shard.
+
+Not a DVC stage (its input is the network, so it cannot be re-run to the same result): `make update` runs it,
+tracks the new shard with `dvc add`, then `dvc repro` embeds only that shard. The state it advances is the
+committed harvest.yaml; nothing is written when there is nothing new.
+"""
+
+from dataclasses import dataclass
+
+from arxiv_embed.data.harvest import HarvestState, harvest_from, write_shard
+from arxiv_embed.data.oai import HarvestConfig, list_records, shard_frame
+from arxiv_embed.layout import HARVEST_DIR
+from arxiv_embed.stage import run_stage
+
+
+@dataclass(frozen=True)
+class Params:
+    harvest: HarvestConfig
+
+
+def main(params: Params) -> dict:
+    cfg = params.harvest
+    state = HarvestState.read()
+    since = harvest_from(state, cfg.start)
+    records, client = list_records(cfg, since)
+    frame, skipped = shard_frame(records)
+    report = {"from": since, "set": cfg.set, "requests": client.requests, "skipped": dict(skipped)}
+    if frame.empty:
+        return {**report, "shard": None, "papers": 0, "deleted": 0}
+    shard = state.next_shard(frame["datestamp"].max())
+    path = write_shard(frame, shard)
+    state.shards.append(shard)
+    state.last_datestamp = frame["datestamp"].max()[:10]
+    state.write()
+    deleted = int(frame["deleted"].sum())
+    return {
+        **report,
+        "shard": shard,
+        "path": str(path),
+        "papers": len(frame) - deleted,
+        "deleted": deleted,
+        "newest_datestamp": state.last_datestamp,
+        "shards": len(state.shards),
+        "folder": str(HARVEST_DIR),
+    }
+
+
+if __name__ == "__main__":
+    run_stage("harvest", main, Params)
