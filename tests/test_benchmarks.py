@@ -46,12 +46,25 @@ def test_index_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     assert set(result["indexes"]) >= {"flat", "hnsw_m32_ef128", "ivf_nprobe16"}
 
 
-def test_scale_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
-    result = bench("benchmarks.scale", ["--pipeline", str(pipeline_repo), "--work", str(tmp_path / "work")], tmp_path)
+def test_scale_benchmark_then_the_update_benchmark_on_its_index(pipeline_repo: Path, tmp_path: Path) -> None:
+    scale_work = tmp_path / "work"
+    result = bench("benchmarks.scale", ["--pipeline", str(pipeline_repo), "--work", str(scale_work)], tmp_path)
     assert result["corpus"]["synthetic"] and result["corpus"]["vectors"] == 20_000
     assert result["index"]["type"] == "ivfpq" and 0 < result["recall@10_vs_exact"] <= 1
     assert all(level["errors"] == 0 for level in result["server"]["search"].values())
     assert result["server"]["rss_mb_at_ready"]["VmRSS"] > 0
+
+    args = ["--models", str(pipeline_repo / "models"), "--work", str(tmp_path / "update")]
+    args += ["--scale", "--scale-work", str(scale_work), "--pipeline", str(pipeline_repo)]
+    update = bench("benchmarks.update", args, tmp_path)
+    d = update["default"]
+    assert d["papers"] == 20 + 10 and d["old_papers_reembedded"] == 0
+    assert d["after"]["corpus_size"] == d["before"]["corpus_size"] + 20 - 10
+    assert all(d["incremental_equals_from_scratch"][k] for k in ("files", "vectors"))
+    assert d["incremental_equals_from_scratch"]["flat_top10"]["identical_share"] == 1.0
+    assert d["swap"]["errors"] == 0 and d["swap"]["during_swap"]["requests"] > 0
+    scale = update["scale"]
+    assert scale["size_after"] == scale["index_size"] + 20 and 0 < scale["recall_after"] <= 1
 
 
 def test_download_benchmark(sample: Path, tmp_path: Path) -> None:

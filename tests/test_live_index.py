@@ -14,10 +14,10 @@ from arxiv_embed.data.harvest import SHARD_COLUMNS, SHARD_INFO, SHARD_PAPERS, SH
 from arxiv_embed.data.sources import read_papers
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.encode.vectors import save_vectors, vectors_table
-from arxiv_embed.search.index import CONTENTS_FILE, INDEX_FILE, IndexConfig, VectorIndex, build_index
-from arxiv_embed.search.lexical import LEXICAL_FILES, LexicalIndex, read_postings, write_postings
+from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index
+from arxiv_embed.search.lexical import LexicalIndex, read_postings, write_postings
 from arxiv_embed.search.live_index import Shard, grow
-from arxiv_embed.search.papers import PAPERS_FILE, REMOVED_FILE, PaperStore, write_papers
+from arxiv_embed.search.papers import PAPERS_FILE, PaperStore, write_papers
 
 FIELD = "title_abstract"
 
@@ -46,8 +46,9 @@ def make_base(folder: Path, papers: pd.DataFrame, vectors: np.ndarray, features:
     import pyarrow.parquet as pq
 
     pq.write_table(vectors_table(papers["id"].tolist(), vectors), shards / "part-0.parquet")
+    rerank = 10 if kind == "ivfpq" else 0
     cfg = IndexConfig(type=kind, hnsw_m=8, hnsw_ef_construction=40, hnsw_ef_search=40, ivf_nlist=2,
-                      ivf_nprobe=2, pq_m=8, opq=False, train_size=1000, rerank=0, seed=0)  # fmt: skip
+                      ivf_nprobe=2, pq_m=8, opq=False, train_size=1000, rerank=rerank, seed=0)  # fmt: skip
     build_index(shards, cfg, index_dir)
     write_papers(index_dir / PAPERS_FILE, zip(papers["id"], papers["title"], papers["primary_category"], strict=True))
     texts = build_texts(papers["title"], papers["abstract"], FIELD)
@@ -71,14 +72,14 @@ def make_shard(folder: Path, name: str, rows: pd.DataFrame, vectors: np.ndarray)
 
 
 def files(folder: Path) -> dict[str, bytes]:
-    return {n: (folder / n).read_bytes() for n in (INDEX_FILE, REMOVED_FILE, *LEXICAL_FILES, CONTENTS_FILE)}
+    return {f.name: f.read_bytes() for f in folder.iterdir() if f.name != PAPERS_FILE}
 
 
 def rows_of(folder: Path) -> list[tuple]:
     return PaperStore(folder / PAPERS_FILE).db.execute("SELECT * FROM papers ORDER BY pos").fetchall()
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf"])
+@pytest.mark.parametrize("kind", ["flat", "ivf", "ivfpq"])  # ivfpq with its fp16 re-rank vectors grown too
 def test_grown_shard_by_shard_equals_grown_at_once(tmp_path, papers, features, kind) -> None:
     rng = np.random.default_rng(0)
     base, new = papers.iloc[:80].reset_index(drop=True), papers.iloc[80:].reset_index(drop=True)

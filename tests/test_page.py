@@ -88,7 +88,7 @@ def test_page_shows_the_index_and_model(browser: WebDriver, url: str, pipeline_r
     WebDriverWait(browser, 30).until(expected_conditions.text_to_be_present_in_element((By.ID, "about"), "papers"))
     about = browser.find_element(By.ID, "about").text
     manifest = json.loads((pipeline_repo / "models/manifest.json").read_text())
-    assert f"Index: {manifest['index_size']:,} papers" in about and manifest["model_name"] in about
+    assert f"Index: {manifest['corpus_size']:,} papers" in about and manifest["model_name"] in about
 
 
 def test_pasted_abstract_gives_categories_and_ten_linked_results(browser: WebDriver, url: str, paper) -> None:

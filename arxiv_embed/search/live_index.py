@@ -91,11 +91,36 @@ def _append_rerank(tmp: Path, vectors: np.ndarray) -> None:
     grown = tmp / f"grown-{RERANK_FILE}"
     out = np.lib.format.open_memmap(grown, "w+", np.float16, (len(old) + len(vectors), old.shape[1]))
     for start in range(0, len(old), 1 << 18):
-        out[start : start + (1 << 18)] = old[start : start + (1 << 18)]
+        end = min(start + (1 << 18), len(old))
+        out[start:end] = old[start:end]
     out[len(old) :] = vectors
     out.flush()
     del out, old
     grown.replace(tmp / RERANK_FILE)
+
+
+def _add_shard(
+    tmp: Path, index: faiss.Index, papers: PaperEditor, shard: Shard, features: TfidfFeatures, field: str
+) -> tuple[int, int]:
+    """Append one shard's papers to the index, the paper store, the postings (and the re-rank vectors), and
+    retire the positions its records replace; returns (papers added, positions removed)."""
+    rows = pd.read_parquet(shard.folder / SHARD_PAPERS)
+    ids, vectors = load_vectors(shard.folder / SHARD_VECTORS)
+    live = rows[~rows["deleted"]]
+    if list(ids) != live["id"].tolist():
+        raise PipelineError(f"{shard.folder}: vectors and papers are not row for row; re-run its stage")
+    if index.ntotal != papers.size:
+        raise PipelineError(f"{tmp}: the index holds {index.ntotal} vectors but {papers.size} papers")
+    replaced = [p for p in map(papers.live_position, rows["id"]) if p is not None]
+    papers.remove(replaced)
+    first = papers.size
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    if (tmp / RERANK_FILE).is_file():
+        _append_rerank(tmp, vectors)
+    papers.append(zip(live["id"], live["title"], live["primary_category"], live["datestamp"], strict=True))
+    texts = build_texts(live["title"], live["abstract"], field)
+    append_postings(read_postings(tmp), (features.transform(t) for t in texts), first, tmp)
+    return len(live), len(replaced)
 
 
 def grow(
@@ -119,39 +144,22 @@ def grow(
         shutil.copy(index_dir / INDEX_CONFIG_FILE, tmp / INDEX_CONFIG_FILE)
         index = faiss.read_index(str(tmp / INDEX_FILE))
         papers = PaperEditor(tmp / PAPERS_FILE)
-        postings = read_postings(tmp)
         added = removed = 0
         for shard in tqdm(shards[len(done) :], desc="add harvest shards", unit="shard"):
-            rows = pd.read_parquet(shard.folder / SHARD_PAPERS)
-            ids, vectors = load_vectors(shard.folder / SHARD_VECTORS)
-            live = rows[~rows["deleted"]]
-            if list(ids) != live["id"].tolist():
-                raise PipelineError(f"{shard.folder}: vectors and papers are not row for row; re-run its stage")
-            replaced = [p for p in map(papers.live_position, rows["id"]) if p is not None]
-            papers.remove(replaced)
-            if index.ntotal != papers.size:
-                raise PipelineError(f"{out}: the index holds {index.ntotal} vectors but {papers.size} papers")
-            first = papers.size
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-            if (tmp / RERANK_FILE).is_file():
-                _append_rerank(tmp, vectors)
-            papers.append(zip(live["id"], live["title"], live["primary_category"], live["datestamp"], strict=True))
-            texts = build_texts(live["title"], live["abstract"], field)
-            append_postings(postings, (features.transform(t) for t in texts), first, tmp)
-            postings = read_postings(tmp)
-            added, removed = added + len(live), removed + len(replaced)
-        np.save(tmp / REMOVED_FILE, papers.removed_positions())
-        size, newest = papers.size, papers.db.execute("SELECT max(datestamp) FROM papers").fetchone()[0]
-        papers.close()
-        faiss.write_index(index, str(tmp / INDEX_FILE))
+            papers_added, positions_removed = _add_shard(tmp, index, papers, shard, features, field)
+            added, removed = added + papers_added, removed + positions_removed
+        retired = papers.removed_positions()
+        np.save(tmp / REMOVED_FILE, retired)
         record = {
             "base": base,
             "shards": wanted,
             "encoder": next(iter(encoders), None),
-            "size": size,
-            "removed": int(len(np.load(tmp / REMOVED_FILE))),
-            "newest_datestamp": newest,
+            "size": papers.size,
+            "removed": len(retired),
+            "newest_datestamp": papers.newest_datestamp(),
         }
+        papers.close()
+        faiss.write_index(index, str(tmp / INDEX_FILE))
         (tmp / CONTENTS_FILE).write_text(json.dumps(record, indent=2) + "\n")
     return {
         **{k: v for k, v in record.items() if k not in ("base", "shards")},

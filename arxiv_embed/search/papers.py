@@ -67,6 +67,9 @@ class PaperEditor:
             [p for (p,) in self.db.execute("SELECT pos FROM papers WHERE removed = 1 ORDER BY pos")], dtype=np.int64
         )
 
+    def newest_datestamp(self) -> str | None:
+        return self.db.execute("SELECT max(datestamp) FROM papers").fetchone()[0]
+
     def close(self) -> None:
         self.db.commit()
         self.db.close()
