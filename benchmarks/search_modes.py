@@ -66,7 +66,7 @@ def main() -> None:
         build_seconds = time.perf_counter() - start
         sizes = {name: (folder / name).stat().st_size for name in LEXICAL_FILES}
         (folder / SEARCH_FILE).write_text(json.dumps(search_spec))
-        searcher = load_searcher(folder, flat_index(folder, len(texts), dim), features)
+        searcher = load_searcher(folder, folder, flat_index(folder, len(texts), dim), features)
         rng = np.random.default_rng(1)
         picked = rng.choice(len(texts), queries, replace=False)
         vectors = rng.standard_normal((queries, dim)).astype(np.float32)

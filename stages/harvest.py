@@ -2,12 +2,13 @@
 
 Not a DVC stage (its input is the network, so it cannot be re-run to the same result): `make update` runs it,
 tracks the new shard with `dvc add`, then `dvc repro` embeds only that shard. The state it advances is the
-committed harvest.yaml; nothing is written when there is nothing new.
+committed harvest.yaml; nothing is written when there is nothing new. Its `from` is the last day harvested (that
+day may have grown since), and the records of that day that the last shard holds already are passed over.
 """
 
 from dataclasses import dataclass
 
-from arxiv_embed.data.harvest import HarvestState, harvest_from, write_shard
+from arxiv_embed.data.harvest import HarvestState, already_harvested, harvest_from, write_shard
 from arxiv_embed.data.oai import HarvestConfig, list_records, shard_frame
 from arxiv_embed.layout import HARVEST_DIR
 from arxiv_embed.stage import run_stage
@@ -23,8 +24,17 @@ def main(params: Params) -> dict:
     state = HarvestState.read()
     since = harvest_from(state, cfg.start)
     records, client = list_records(cfg, since)
-    frame, skipped = shard_frame(records)
-    report = {"from": since, "set": cfg.set, "requests": client.requests, "skipped": dict(skipped)}
+    seen = already_harvested(state)
+    listed = list(records)  # a shard is built in memory anyway: one day is a few thousand records
+    fresh = [r for r in listed if (r.paper_id, r.datestamp) not in seen]
+    frame, skipped = shard_frame(fresh)
+    report = {
+        "from": since,
+        "set": cfg.set,
+        "requests": client.requests,
+        "skipped": dict(skipped),
+        "already_harvested": len(listed) - len(fresh),
+    }
     if frame.empty:
         return {**report, "shard": None, "papers": 0, "deleted": 0}
     shard = state.next_shard(frame["datestamp"].max())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from arxiv_embed.data.harvest import HarvestState, harvest_from, read_shard, write_shard
+from arxiv_embed.data.harvest import HarvestState, already_harvested, harvest_from, read_shard, write_shard
 from arxiv_embed.data.oai import HarvestConfig, list_records, shard_frame
 from arxiv_embed.data.sources import PaperStream
 from arxiv_embed.errors import PipelineError
@@ -103,6 +103,8 @@ def test_state_and_append_only_shards(tmp_path: Path) -> None:
     assert again == state and name == "0001-2026-12-01" and again.next_shard("2026-12-02") == "0002-2026-12-02"
     assert harvest_from(again, "2026-11-30") == "2026-12-01"  # the last day again: it may have grown since
     assert read_shard(tmp_path / f"{name}.parquet").equals(frame)
+    assert already_harvested(again, tmp_path) == {("1", "2026-12-01")}  # the day the next harvest lists again
+    assert already_harvested(HarvestState("2026-12-01", ["0009-2026-12-01"]), tmp_path) == set()  # not pulled
     state_file.write_text("shards: []\nlast: x\n")
     with pytest.raises(PipelineError, match="unknown key 'last'"):
         HarvestState.read(state_file)

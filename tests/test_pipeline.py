@@ -142,7 +142,7 @@ def test_classifier_param_reruns_only_downstream(pipeline_repo: Path) -> None:
     status = run(["dvc", "status"], pipeline_repo).stdout
     assert "fit_classifier" in status and "finetune" not in status and "embed" not in status
     out = run(["dvc", "repro"], pipeline_repo).stdout
-    assert stages_run(out) == {"fit_classifier", "manifest", "evaluate"}, out
+    assert stages_run(out) == {"fit_classifier", "drift", "manifest", "evaluate"}, out
 
 
 def test_push_pull_round_trip_through_local_remote(pipeline_repo: Path, tmp_path: Path) -> None:
@@ -274,7 +274,7 @@ def test_two_queued_experiments_run_at_once_without_touching_each_other(pipeline
         stop_workers(pipeline_repo)
     logs = {name: run(["dvc", "queue", "logs", name], pipeline_repo, check=False).stdout for name in states}
     assert states == {"c-small": "Success", "c-large": "Success"}, {name: log[-2000:] for name, log in logs.items()}
-    assert all(stages_run(log) == {"fit_classifier", "manifest", "evaluate"} for log in logs.values()), logs
+    assert all(stages_run(log) == {"fit_classifier", "drift", "manifest", "evaluate"} for log in logs.values()), logs
     assert (pipeline_repo / "dvc.lock").read_text() == workspace
     assert "up to date" in run(["dvc", "status"], pipeline_repo).stdout
     shown = json.loads(run(["dvc", "exp", "show", "--json"], pipeline_repo).stdout)

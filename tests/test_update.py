@@ -129,11 +129,13 @@ def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Pat
         proc.wait(timeout=30)
     assert "reload refused, still serving bundle" in proc.stderr.read().decode()
 
-    # Nothing new upstream: the next update harvests nothing and recomputes nothing.
-    with OaiServer([]) as oai:
+    # Nothing new upstream: the next update lists the last day again, passes over what it holds, recomputes nothing.
+    with OaiServer(records) as oai:
         set_params(repo, {"harvest": {"url": oai.url}})
         again = run(["make", "update"], repo, timeout=600)
     assert stages_run(again.stdout) == set()
+    harvest = json.loads((repo / "metrics" / "harvest.json").read_text())
+    assert harvest["from"] == DAY and harvest["already_harvested"] == len(records) and harvest["shard"] is None
 
 
 def test_incremental_equals_from_scratch(repo: Path) -> None:

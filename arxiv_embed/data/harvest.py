@@ -64,6 +64,16 @@ def harvest_from(state: HarvestState, start: str | None) -> str:
     return since[:10]
 
 
+def already_harvested(state: HarvestState, folder: Path = HARVEST_DIR) -> set[tuple[str, str]]:
+    """(id, datestamp) of the records the last shard holds from its newest day, which the next harvest lists again
+    (its `from` is that day); without the shard on disk (not pulled), none."""
+    if not state.shards or not (folder / f"{state.shards[-1]}.parquet").is_file():
+        return set()
+    last = read_shard(folder / f"{state.shards[-1]}.parquet")
+    last = last[last["datestamp"].str[:10] == state.last_datestamp]
+    return set(zip(last["id"], last["datestamp"], strict=True))
+
+
 def write_shard(frame: pd.DataFrame, name: str, folder: Path = HARVEST_DIR) -> Path:
     path = folder / f"{name}.parquet"
     if path.exists():
