@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,9 +60,9 @@ def test_image_is_small_and_torch_free(image: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def container(image: str) -> Iterator[tuple[str, int]]:
+def container(image: str) -> Iterator[tuple[str, int, str]]:
     """The image started locked down: read-only root filesystem, no capabilities, no privilege gain, only /tmp
-    writable. Yields its URL and the host pid of its server process."""
+    writable. Yields its URL, the host pid of its server process and its name."""
     port = free_port()
     name = f"arxiv-embed-test-{uuid.uuid4().hex[:8]}"
     locked_down = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges", "--tmpfs", "/tmp"]
@@ -80,13 +81,13 @@ def container(image: str) -> Iterator[tuple[str, int]]:
             output = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
             raise AssertionError(f"{err}\n{output.stdout}{output.stderr}") from None
         pid = int(run(["docker", "inspect", "-f", "{{.State.Pid}}", name], Path.cwd()).stdout)
-        yield base, pid
+        yield base, pid, name
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
 
 
-def test_container_answers_search_and_classify(container: tuple[str, int], test_papers: pd.DataFrame) -> None:
-    base, _ = container
+def test_container_answers_search_and_classify(container: tuple[str, int, str], test_papers: pd.DataFrame) -> None:
+    base, _, _ = container
     paper = test_papers.iloc[2]
     hits = httpx.post(f"{base}/search", json={"text": paper["abstract"], "k": 3}, timeout=30).json()["results"]
     assert hits[0]["id"] == paper["id"]
@@ -96,11 +97,28 @@ def test_container_answers_search_and_classify(container: tuple[str, int], test_
 
 
 def test_container_holds_32_clients_for_60_seconds(
-    container: tuple[str, int], test_papers: pd.DataFrame, tmp_path: Path
+    container: tuple[str, int, str], test_papers: pd.DataFrame, tmp_path: Path
 ) -> None:
     """`benchmarks/soak.py` against the locked-down container: no error, RSS flat; the JSON goes to the log."""
-    base, pid = container
+    base, pid, _ = container
     result = asyncio.run(soak(base, pid, test_papers["abstract"].tolist(), concurrency=32, seconds=60, warmup=10))
     report("soak", result, tmp_path)  # printed: `pytest -s` shows it
     assert result["requests"] > 0 and result["errors"] == GOAL["errors"], result
     assert result["rss_growth_pct"] <= GOAL["rss_growth_pct"], result
+
+
+def test_docker_kill_hup_reloads_the_bundle_without_a_restart(container: tuple[str, int, str]) -> None:
+    """What `make update RELOAD="docker kill -s HUP ..."` sends: the server verifies /models again and swaps it in."""
+    base, pid, name = container
+    before = httpx.get(f"{base}/ready", timeout=10).json()
+    run(["docker", "kill", "-s", "HUP", name], Path.cwd())
+    deadline = time.monotonic() + 60
+    while True:
+        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+        if "now serving bundle" in logs.stdout + logs.stderr:
+            break
+        assert time.monotonic() < deadline, logs.stdout + logs.stderr
+        time.sleep(0.5)
+    after = httpx.get(f"{base}/ready", timeout=10).json()
+    assert after["bundle_version"] == before["bundle_version"]  # the same files, loaded again
+    assert int(run(["docker", "inspect", "-f", "{{.State.Pid}}", name], Path.cwd()).stdout) == pid  # no restart

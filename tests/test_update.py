@@ -71,7 +71,13 @@ def repo(pipeline_repo: Path, tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("update") / "repo"
     shutil.copytree(pipeline_repo, copy, symlinks=True)
     run(["dvc", "repro"], copy, timeout=900)
+    commit(copy, "before the first harvest")
     return copy
+
+
+def commit(repo: Path, message: str) -> None:
+    run(["git", "add", "-A"], repo)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message, "--allow-empty"], repo)
 
 
 def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Path, sample: Path) -> None:
@@ -146,3 +152,16 @@ def test_incremental_equals_from_scratch(repo: Path) -> None:
     assert "growing from the base index" in out.stderr
     assert {f.name: f.read_bytes() for f in live.iterdir()} == grown
     assert json.loads((repo / "metrics" / "live_index.json").read_text())["shards_added"] == 1
+
+
+def test_each_commit_checks_out_its_own_index(repo: Path) -> None:
+    """A day's commit restores that day's live index (`dvc checkout` from the cache; `dvc pull` from a remote)."""
+    commit(repo, "after the first harvest")
+    contents = repo / "models" / "live_index" / "contents.json"
+    assert len(json.loads(contents.read_text())["shards"]) == 1
+    branch = run(["git", "branch", "--show-current"], repo).stdout.strip()
+    for rev, shards in (("HEAD~1", 0), (branch, 1)):
+        run(["git", "checkout", "-q", rev], repo)
+        run(["dvc", "checkout", "-q"], repo)
+        assert len(json.loads(contents.read_text())["shards"]) == shards, rev
+        assert "up to date" in run(["dvc", "status"], repo).stdout, rev
