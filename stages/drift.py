@@ -68,11 +68,7 @@ def main(params: Params) -> dict:
         "corpus_nn_similarity_p5": round(threshold, 4),
         "over": over,
         "retrain_due": bool(over),
-        "bars": {
-            "category_divergence": cfg.max_category_divergence,
-            "confidence_drop": cfg.max_confidence_drop,
-            "new_topic_share": cfg.max_new_topic_share,
-        },
+        "bars": cfg.bars(),
         "new_topic_share_all": round(
             float(np.average([r["new_topic_share"] for r in rows], weights=[r["papers"] for r in rows])), 4
         )

@@ -34,6 +34,14 @@ class DriftConfig:
     reference_papers: Count  # corpus papers that set the nearest-neighbour percentile
     seed: int
 
+    def bars(self) -> dict[str, float]:
+        """Each measure's bar, by the name `shard_drift` reports it under."""
+        return {
+            "category_divergence": self.max_category_divergence,
+            "confidence_drop": self.max_confidence_drop,
+            "new_topic_share": self.max_new_topic_share,
+        }
+
 
 def category_divergence(shard: Sequence[str], corpus: Sequence[str]) -> float:
     """Jensen-Shannon divergence (base 2) of two samples' category shares."""
@@ -84,9 +92,4 @@ def shard_drift(
 
 def over_bars(drift: dict[str, float], cfg: DriftConfig) -> list[str]:
     """The measures of one shard that are over their bar."""
-    bars = {
-        "category_divergence": cfg.max_category_divergence,
-        "confidence_drop": cfg.max_confidence_drop,
-        "new_topic_share": cfg.max_new_topic_share,
-    }
-    return [name for name, bar in bars.items() if drift[name] > bar]
+    return [name for name, bar in cfg.bars().items() if drift[name] > bar]

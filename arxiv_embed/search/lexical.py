@@ -34,8 +34,8 @@ def empty_postings(n_terms: int) -> Postings:
     return np.zeros(n_terms + 1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32)
 
 
-def append_postings(postings: Postings, rows: Iterable[SparseRow], first_doc: int, folder: Path) -> dict[str, int]:
-    """Add per-paper sparse rows (papers `first_doc`, `first_doc + 1`, ...) to `postings`; save them in `folder`.
+def append_postings(postings: Postings, rows: Iterable[SparseRow], first_doc: int) -> Postings:
+    """`postings` with per-paper sparse rows added as papers `first_doc`, `first_doc + 1`, ...
 
     Within each term the papers stay in ascending order, so postings grown shard by shard equal postings
     written at once.
@@ -50,17 +50,22 @@ def append_postings(postings: Postings, rows: Iterable[SparseRow], first_doc: in
     new_terms = np.concatenate(columns)
     old_terms = np.repeat(np.arange(n_terms, dtype=np.int32), np.diff(indptr))
     order = np.argsort(np.concatenate([old_terms, new_terms]), kind="stable")  # by term; old papers come first
-    merged = np.zeros(n_terms + 1, np.int64)
-    np.cumsum(np.bincount(new_terms, minlength=n_terms), out=merged[1:])
-    np.save(folder / INDPTR_FILE, merged + indptr)
-    np.save(folder / DOCS_FILE, np.concatenate([old_docs, *docs])[order])
-    np.save(folder / WEIGHTS_FILE, np.concatenate([old_weights, *values])[order])
-    return {"papers": first_doc + len(docs) - 1, "terms": n_terms, "postings": int(len(order))}
+    added = np.zeros(n_terms + 1, np.int64)
+    np.cumsum(np.bincount(new_terms, minlength=n_terms), out=added[1:])
+    return indptr + added, np.concatenate([old_docs, *docs])[order], np.concatenate([old_weights, *values])[order]
+
+
+def save_postings(postings: Postings, folder: Path) -> None:
+    for name, array in zip(LEXICAL_FILES, postings, strict=True):
+        np.save(folder / name, array)
 
 
 def write_postings(rows: Iterable[SparseRow], n_terms: int, folder: Path) -> dict[str, int]:
     """Turn per-paper sparse rows (in index order) into per-term posting lists, and save them in `folder`."""
-    return append_postings(empty_postings(n_terms), rows, 0, folder)
+    rows = list(rows)
+    postings = append_postings(empty_postings(n_terms), rows, 0)
+    save_postings(postings, folder)
+    return {"papers": len(rows), "terms": n_terms, "postings": int(len(postings[1]))}
 
 
 class LexicalIndex:

@@ -31,7 +31,7 @@ from arxiv_embed.encode.vectors import load_vectors
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.hashing import sha256
 from arxiv_embed.search.index import CONTENTS_FILE, INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE
-from arxiv_embed.search.lexical import LEXICAL_FILES, append_postings, read_postings
+from arxiv_embed.search.lexical import LEXICAL_FILES, Postings, append_postings, read_postings, save_postings
 from arxiv_embed.search.papers import PAPERS_FILE, REMOVED_FILE, PaperEditor
 
 log = logging.getLogger(__name__)
@@ -70,57 +70,43 @@ def _applied(contents: dict | None, base: dict, shards: list[dict]) -> list[dict
     return done if shards[: len(done)] == done else None
 
 
-def _copy_base(index_dir: Path, postings_dir: Path, tmp: Path) -> None:
-    for name in (INDEX_FILE, PAPERS_FILE):
-        shutil.copy(index_dir / name, tmp / name)
-    if (index_dir / RERANK_FILE).is_file():
-        shutil.copy(index_dir / RERANK_FILE, tmp / RERANK_FILE)
-    for name in LEXICAL_FILES:
-        shutil.copy(postings_dir / name, tmp / name)
-
-
-def _copy_live(folder: Path, tmp: Path) -> None:
-    for name in (INDEX_FILE, PAPERS_FILE, RERANK_FILE, *LEXICAL_FILES):
-        if (folder / name).is_file():
-            shutil.copy(folder / name, tmp / name)
-
-
-def _append_rerank(tmp: Path, vectors: np.ndarray) -> None:
-    """The fp16 re-rank vectors grown by `vectors` (written whole: its .npy header holds the row count)."""
-    old = np.load(tmp / RERANK_FILE, mmap_mode="r")
-    grown = tmp / f"grown-{RERANK_FILE}"
-    out = np.lib.format.open_memmap(grown, "w+", np.float16, (len(old) + len(vectors), old.shape[1]))
+def _write_rerank(source: Path, tmp: Path, vectors: list[np.ndarray]) -> None:
+    """The source folder's fp16 re-rank vectors (if it has them) with `vectors` after them, written once into
+    `tmp` (whole: the .npy header holds the row count)."""
+    if not (source / RERANK_FILE).is_file():
+        return
+    if not vectors:
+        shutil.copy(source / RERANK_FILE, tmp / RERANK_FILE)
+        return
+    old, new = np.load(source / RERANK_FILE, mmap_mode="r"), np.concatenate(vectors)
+    out = np.lib.format.open_memmap(tmp / RERANK_FILE, "w+", np.float16, (len(old) + len(new), old.shape[1]))
     for start in range(0, len(old), 1 << 18):
         end = min(start + (1 << 18), len(old))
         out[start:end] = old[start:end]
-    out[len(old) :] = vectors
+    out[len(old) :] = new
     out.flush()
     del out, old
-    grown.replace(tmp / RERANK_FILE)
 
 
 def _add_shard(
-    tmp: Path, index: faiss.Index, papers: PaperEditor, shard: Shard, features: TfidfFeatures, field: str
-) -> tuple[int, int]:
-    """Append one shard's papers to the index, the paper store, the postings (and the re-rank vectors), and
-    retire the positions its records replace; returns (papers added, positions removed)."""
+    index: faiss.Index, papers: PaperEditor, postings: Postings, shard: Shard, features: TfidfFeatures, field: str
+) -> tuple[Postings, np.ndarray, int]:
+    """Append one shard's papers to the index and the paper store and retire the positions its records replace;
+    returns the grown postings, the shard's vectors and how many positions it retired."""
     rows = pd.read_parquet(shard.folder / SHARD_PAPERS)
     ids, vectors = load_vectors(shard.folder / SHARD_VECTORS)
     live = rows[~rows["deleted"]]
     if list(ids) != live["id"].tolist():
         raise PipelineError(f"{shard.folder}: vectors and papers are not row for row; re-run its stage")
     if index.ntotal != papers.size:
-        raise PipelineError(f"{tmp}: the index holds {index.ntotal} vectors but {papers.size} papers")
+        raise PipelineError(f"the index holds {index.ntotal} vectors but the paper store {papers.size} papers")
     replaced = [p for p in map(papers.live_position, rows["id"]) if p is not None]
     papers.remove(replaced)
     first = papers.size
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    if (tmp / RERANK_FILE).is_file():
-        _append_rerank(tmp, vectors)
     papers.append(zip(live["id"], live["title"], live["primary_category"], live["datestamp"], strict=True))
     texts = build_texts(live["title"], live["abstract"], field)
-    append_postings(read_postings(tmp), (features.transform(t) for t in texts), first, tmp)
-    return len(live), len(replaced)
+    return append_postings(postings, (features.transform(t) for t in texts), first), vectors, len(replaced)
 
 
 def grow(
@@ -137,17 +123,21 @@ def grow(
     with atomic_path(out, is_dir=True) as tmp:
         if done is None:
             log.info("growing from the base index (%s)", "new" if contents is None else "the base or a shard changed")
-            _copy_base(index_dir, postings_dir, tmp)
-            done = []
+            done, source, postings = [], index_dir, read_postings(postings_dir)
         else:
-            _copy_live(out, tmp)
+            source, postings = out, read_postings(out)
+        shutil.copy(source / PAPERS_FILE, tmp / PAPERS_FILE)  # appended to in place
         shutil.copy(index_dir / INDEX_CONFIG_FILE, tmp / INDEX_CONFIG_FILE)
-        index = faiss.read_index(str(tmp / INDEX_FILE))
+        index = faiss.read_index(str(source / INDEX_FILE))
         papers = PaperEditor(tmp / PAPERS_FILE)
-        added = removed = 0
+        start, new_vectors, removed = papers.size, [], 0
         for shard in tqdm(shards[len(done) :], desc="add harvest shards", unit="shard"):
-            papers_added, positions_removed = _add_shard(tmp, index, papers, shard, features, field)
-            added, removed = added + papers_added, removed + positions_removed
+            postings, vectors, retired_now = _add_shard(index, papers, postings, shard, features, field)
+            new_vectors.append(vectors)
+            removed += retired_now
+        added = papers.size - start
+        save_postings(postings, tmp)
+        _write_rerank(source, tmp, new_vectors)
         retired = papers.removed_positions()
         np.save(tmp / REMOVED_FILE, retired)
         record = {
