@@ -16,7 +16,14 @@ from typing import Any
 
 from arxiv_embed.classify.classifier import CLASSIFIER_FILE, HYBRID_FILE, TEXT_CLASSIFIER_FILE, HybridClassifier
 from arxiv_embed.classify.tfidf import IDF_FILE, TERMS_FILE
-from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, PARITY_FILE, TOKENIZER_FILE, OnnxEncoder
+from arxiv_embed.encode.onnx_encoder import (
+    CONFIG_FILE,
+    DEFAULT_MAX_TOKENS,
+    MODEL_FILES,
+    PARITY_FILE,
+    TOKENIZER_FILE,
+    OnnxEncoder,
+)
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.hashing import sha256
 from arxiv_embed.search.index import CONTENTS_FILE, INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE, VectorIndex
@@ -109,7 +116,12 @@ class Bundle:
     searcher: Searcher  # every search mode over `index` and the lexical postings
 
 
-def load_bundle(models_dir: str | os.PathLike, variant: str | None = None, threads: int = 0) -> Bundle:
+def load_bundle(
+    models_dir: str | os.PathLike,
+    variant: str | None = None,
+    threads: int = 0,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+) -> Bundle:
     """Load and verify the bundle; raise BundleError naming the first problem found.
 
     `variant` None encodes queries with the ONNX model that encoded the corpus (the manifest's `onnx_variant`).
@@ -134,7 +146,7 @@ def load_bundle(models_dir: str | os.PathLike, variant: str | None = None, threa
     if variant == "int8" and not manifest["onnx"].get("int8_ok", False):
         raise BundleError("the int8 model failed its parity bar in the export stage; serve fp32 instead")
 
-    encoder = OnnxEncoder(models_dir / ONNX_DIR, variant=variant, threads=threads)
+    encoder = OnnxEncoder(models_dir / ONNX_DIR, variant, threads, max_tokens)
     classifier = HybridClassifier.load(models_dir / CLASSIFIER_DIR)
     index = VectorIndex(models_dir / INDEX_DIR)
     papers = PaperStore(models_dir / INDEX_DIR / PAPERS_FILE)

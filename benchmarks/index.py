@@ -52,7 +52,7 @@ def corpus_embeddings(models: Path, limit: int | None, cache_dir: Path, cached: 
     with gzip.open(sample_path(), "rt") as fh:
         rows = [json.loads(line) for _, line in zip(range(limit or 10**9), fh, strict=False)]
     texts = [build_text(r["title"], r["abstract"], manifest["text_field"]) for r in rows]
-    vectors = OnnxEncoder(models / ONNX_DIR, "int8").encode(texts, batch_size=128, progress=True)
+    vectors = OnnxEncoder(models / ONNX_DIR, "int8").encode(texts, progress=True)
     with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
         np.save(fh, vectors)
     return vectors

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -23,27 +24,38 @@ import numpy as np
 from benchmarks.common import free_port, real_papers, report, wait_for_http
 
 
-def start_server(args: list[str], models_dir: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """Start a server process on a free loopback port and wait until it answers."""
-    port = free_port()
-    env = {**os.environ, "ARXIV_EMBED_MODELS_DIR": str(models_dir), "HOST": "127.0.0.1", "PORT": str(port)}
-    env.update(env_extra)
-    proc = subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def start_process(
+    command: list[str], env: dict[str, str], port: int, ready_path: str, cwd: Path | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Start a server process that will listen on loopback `port`, and wait until `ready_path` answers."""
+    proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
 
     def died() -> str | None:
         return None if proc.poll() is None else f"exited: {proc.stderr.read().decode()[-2000:]}"
 
     try:
-        wait_for_http(f"{url}/openapi.json", 120, died)
+        wait_for_http(f"{url}{ready_path}", 300, died)
     except RuntimeError as err:
         proc.kill()
-        raise SystemExit(f"error: {' '.join(args)}: {err}") from None
+        raise SystemExit(f"error: {' '.join(command)}: {err}") from None
     return proc, url
 
 
-async def load(url: str, texts: list[str], concurrency: int, requests: int, time_limit: float) -> dict:
-    """`concurrency` clients send `requests` searches in all (or stop at `time_limit` seconds)."""
+def start_server(args: list[str], models_dir: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """Start this project's server (or the baseline) on a free loopback port and wait until it answers."""
+    port = free_port()
+    env = {**os.environ, "ARXIV_EMBED_MODELS_DIR": str(models_dir), "HOST": "127.0.0.1", "PORT": str(port)}
+    env.update(env_extra)
+    return start_process([sys.executable, *args], env, port, "/openapi.json")
+
+
+Send = Callable[[httpx.AsyncClient, int], Awaitable[bool]]
+
+
+async def drive(send: Send, concurrency: int, requests: int, time_limit: float) -> dict:
+    """`concurrency` clients make `requests` calls of `send` in all (or stop at `time_limit` seconds), after a
+    warm-up of three; `send(http, i)` makes request number i and says whether it succeeded."""
     latencies: list[float] = []
     errors = 0
     counter = iter(range(requests))
@@ -56,8 +68,7 @@ async def load(url: str, texts: list[str], concurrency: int, requests: int, time
                 return
             start = time.perf_counter()
             try:
-                response = await http.post(f"{url}/search", json={"text": texts[i % len(texts)], "k": 10})
-                ok = response.status_code == 200
+                ok = await send(http, i)
             except httpx.HTTPError:
                 ok = False
             latencies.append(time.perf_counter() - start)
@@ -65,7 +76,8 @@ async def load(url: str, texts: list[str], concurrency: int, requests: int, time
 
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-        await client_warmup(http, url, texts[0])
+        for i in range(3):
+            await send(http, i)
         start = time.perf_counter()
         await asyncio.gather(*(client(http) for _ in range(concurrency)))
         elapsed = time.perf_counter() - start
@@ -79,9 +91,14 @@ async def load(url: str, texts: list[str], concurrency: int, requests: int, time
     }
 
 
-async def client_warmup(http: httpx.AsyncClient, url: str, text: str) -> None:
-    for _ in range(3):
-        await http.post(f"{url}/search", json={"text": text, "k": 10})
+async def load(url: str, texts: list[str], concurrency: int, requests: int, time_limit: float) -> dict:
+    """`concurrency` clients send `requests` searches for real abstracts in all (or stop at `time_limit`)."""
+
+    async def search(http: httpx.AsyncClient, i: int) -> bool:
+        response = await http.post(f"{url}/search", json={"text": texts[i % len(texts)], "k": 10})
+        return response.status_code == 200
+
+    return await drive(search, concurrency, requests, time_limit)
 
 
 def measure(args: list[str], models_dir: Path, texts: list[str], levels: list[int], requests: int, **env: str) -> dict:

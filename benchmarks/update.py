@@ -37,7 +37,7 @@ from arxiv_embed.bundle import CLASSIFIER_DIR, INDEX_DIR, LEXICAL_DIR, MANIFEST_
 from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.data.harvest import SHARD_COLUMNS, SHARD_INFO, SHARD_PAPERS, SHARD_VECTORS
 from arxiv_embed.data.sources import PaperStream
-from arxiv_embed.encode.onnx_encoder import MODEL_FILES
+from arxiv_embed.encode.onnx_encoder import DEFAULT_MAX_TOKENS, MODEL_FILES
 from arxiv_embed.encode.shard_encoder import embed_shard
 from arxiv_embed.encode.vectors import iter_vectors, load_vectors, save_vectors
 from arxiv_embed.evaluation.metrics import recall_at_k
@@ -164,7 +164,7 @@ def default_part(models: Path, work: Path, new: int, steady_s: float) -> dict:
         features = TfidfFeatures.load(live_models / CLASSIFIER_DIR)
         graphs, shard_dir = live_models / ONNX_DIR, work / "updates" / "0001"
         start = time.perf_counter()
-        info = embed_shard(rows, graphs, variant, FIELD, 64, shard_dir)
+        info = embed_shard(rows, graphs, variant, FIELD, DEFAULT_MAX_TOKENS, shard_dir)
         embedded = time.perf_counter()
         shard = Shard("0001", shard_dir)
         grown = grow(
@@ -182,7 +182,7 @@ def default_part(models: Path, work: Path, new: int, steady_s: float) -> dict:
     scratch = work / "scratch"
     grow(live_models / BASE_DIR, live_models / POSTINGS_DIR, [shard], features, FIELD, scratch)
     same_files = all((scratch / f.name).read_bytes() == f.read_bytes() for f in (live_models / INDEX_DIR).iterdir())
-    again = embed_shard(rows, graphs, variant, FIELD, 64, work / "updates" / "again")
+    again = embed_shard(rows, graphs, variant, FIELD, DEFAULT_MAX_TOKENS, work / "updates" / "again")
     _, vectors = load_vectors(shard_dir / SHARD_VECTORS)
     same_vectors = bool(np.array_equal(vectors, load_vectors(work / "updates" / "again" / SHARD_VECTORS)[1]))
     queries = vectors[: min(200, len(vectors))]

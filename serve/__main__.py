@@ -16,7 +16,7 @@ from serve.settings import settings
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        bundle = load_bundle(settings.models_dir, settings.onnx_variant, settings.threads)
+        bundle = load_bundle(settings.models_dir, settings.onnx_variant, settings.threads, settings.max_tokens)
     except BundleError as err:
         print(f"error: cannot serve: {err}", file=sys.stderr)
         raise SystemExit(1) from None

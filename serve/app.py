@@ -13,7 +13,6 @@ with one log line while the old one keeps serving.
 import asyncio
 import logging
 import signal
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -32,6 +31,7 @@ from arxiv_embed.data.text import build_text
 from arxiv_embed.search.modes import SEARCH_MODES
 from serve.batcher import MicroBatcher
 from serve.limits import BodySizeLimit
+from serve.request_metrics import RequestMetrics
 from serve.schemas import (
     CategoryScore,
     ClassifyResponse,
@@ -61,7 +61,7 @@ class Served:
     def __init__(self, bundle: Bundle, cfg: Settings) -> None:
         self.bundle = bundle
         self.search_threads = cfg.search_threads
-        self.batcher = MicroBatcher(bundle.encoder.encode, cfg.max_batch, cfg.batch_wait_ms)
+        self.batcher = MicroBatcher(bundle.encoder, cfg.max_tokens, cfg.batch_wait_ms)
         self.in_flight = 0
 
     @property
@@ -131,7 +131,7 @@ class ServerState:
             old = self.current
             try:
                 bundle = await run_in_threadpool(
-                    load_bundle, self.cfg.models_dir, self.cfg.onnx_variant, self.cfg.threads
+                    load_bundle, self.cfg.models_dir, self.cfg.onnx_variant, self.cfg.threads, self.cfg.max_tokens
                 )
             except Exception as err:  # noqa: BLE001 - any broken bundle is refused; the old one keeps serving
                 log.error("reload refused, still serving bundle %s: %s", old.version, err)
@@ -185,7 +185,7 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loaded = bundle or load_bundle(cfg.models_dir, cfg.onnx_variant, cfg.threads)
+        loaded = bundle or load_bundle(cfg.models_dir, cfg.onnx_variant, cfg.threads, cfg.max_tokens)
         app.state.server = ServerState(loaded, cfg)
         app.state.server.current.batcher.start()
         watch_sighup(app.state.server)
@@ -200,19 +200,8 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
     )
     requests = request_models(cfg)
     app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes)
+    app.add_middleware(RequestMetrics)  # outermost: it also counts the 413s of the body limit
     page = files("serve").joinpath("static/index.html").read_text()
-
-    @app.middleware("http")
-    async def record_metrics(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = route.path if route else "unmatched"
-        server: ServerState | None = getattr(request.app.state, "server", None)
-        if server:
-            server.latency.labels(request.method, path).observe(time.perf_counter() - start)
-            server.requests.labels(request.method, path, str(response.status_code)).inc()
-        return response
 
     async def encode(state: ServerState, served: Served, texts: list[str]) -> np.ndarray:
         state.encoded.inc(len(texts))

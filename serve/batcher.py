@@ -1,25 +1,42 @@
 """Micro-batching: concurrent requests' texts are encoded in one onnxruntime call instead of one call each.
 
 On a CPU one batched call of n texts costs far less than n calls, so under load the server answers more
-requests per second and each waits less.
+requests per second and each waits less. A batch is cut by tokens, as the encoder cuts its calls: requests join
+one until it holds `max_tokens` (a bigger request goes alone and the encoder splits it). Small batches keep
+concurrent clients out of step, so that one batch is encoded while the answers to the last one are sent and the
+next requests are parsed, instead of the encoder waiting for all of them. Each request's texts are tokenized on a
+worker thread as it arrives, while the graph runs on the batch before.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
+from tokenizers import Encoding
+
+
+class TokenEncoder(Protocol):
+    def tokenize(self, texts: Sequence[str]) -> list[Encoding]: ...
+
+    def encode_tokens(self, encodings: list[Encoding]) -> np.ndarray: ...
+
+
+Job = tuple[list[Encoding], asyncio.Future]
 
 
 class MicroBatcher:
-    """Collect texts from concurrent callers for up to `max_wait_ms`, encode them together, hand back each share."""
+    """Collect tokenized texts from concurrent callers for up to `max_wait_ms` or `max_tokens`, encode them
+    together, hand back each caller's share."""
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray], max_batch: int, max_wait_ms: float) -> None:
-        self.encode = encode
-        self.max_batch = max_batch
+    def __init__(self, encoder: TokenEncoder, max_tokens: int, max_wait_ms: float) -> None:
+        self.encoder = encoder
+        self.max_tokens = max_tokens
         self.max_wait = max_wait_ms / 1000
-        self.queue: asyncio.Queue[tuple[list[str], asyncio.Future]] = asyncio.Queue()
+        self.queue: asyncio.Queue[Job] = asyncio.Queue()
+        self.company = False  # whether the last batch had more than one caller
         self.worker: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -30,18 +47,22 @@ class MicroBatcher:
             self.worker.cancel()
             await asyncio.gather(self.worker, return_exceptions=True)
 
-    async def embed(self, texts: list[str]) -> np.ndarray:
-        future = asyncio.get_running_loop().create_future()
-        await self.queue.put((texts, future))
+    async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        loop = asyncio.get_running_loop()
+        encodings = await loop.run_in_executor(None, self.encoder.tokenize, texts)
+        future = loop.create_future()
+        await self.queue.put((encodings, future))
         return await future
 
-    async def _run(self) -> None:
+    async def _collect(self) -> list[Job]:
+        """The next job, the jobs already waiting, and, if the last batch had company, those that arrive within
+        `max_wait`, while the batch stays within `max_tokens`. A lone caller is not kept waiting for others."""
         loop = asyncio.get_running_loop()
-        while True:
-            jobs = [await self.queue.get()]
-            size = len(jobs[0][0])
-            deadline = loop.time() + self.max_wait
-            while size < self.max_batch:
+        jobs = [await self.queue.get()]
+        tokens = sum(len(e.ids) for e in jobs[0][0])
+        deadline = loop.time() + (self.max_wait if self.company else 0.0)
+        while tokens < self.max_tokens:
+            if self.queue.empty():
                 timeout = deadline - loop.time()
                 if timeout <= 0:
                     break
@@ -49,18 +70,27 @@ class MicroBatcher:
                     job = await asyncio.wait_for(self.queue.get(), timeout)
                 except TimeoutError:
                     break
-                jobs.append(job)
-                size += len(job[0])
-            texts = [t for job_texts, _ in jobs for t in job_texts]
+            else:
+                job = self.queue.get_nowait()
+            jobs.append(job)
+            tokens += sum(len(e.ids) for e in job[0])
+        self.company = len(jobs) > 1
+        return jobs
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = await self._collect()
+            encodings = [e for job_encodings, _ in jobs for e in job_encodings]
             try:
-                vectors = await loop.run_in_executor(None, self.encode, texts)
+                vectors = await loop.run_in_executor(None, self.encoder.encode_tokens, encodings)
             except Exception as err:  # noqa: BLE001 - every waiting caller must hear of the failure
                 for _, future in jobs:
                     if not future.done():
                         future.set_exception(err)
                 continue
             start = 0
-            for job_texts, future in jobs:
+            for job_encodings, future in jobs:
                 if not future.done():
-                    future.set_result(vectors[start : start + len(job_texts)])
-                start += len(job_texts)
+                    future.set_result(vectors[start : start + len(job_encodings)])
+                start += len(job_encodings)

@@ -99,7 +99,17 @@ def write_models(folder, adapter: LinearAdapter | None, texts: list[str], cfg: O
     shutil.copytree(ONNX_DIR, folder / SERVED_ONNX)
     if adapter is None:
         shutil.copytree(ENCODER_DIR, folder / SENTENCE_MODEL)
-        return {}
+    parity = {} if adapter is None else append_to_models(folder, adapter, texts, cfg)
+    # export_onnx has held int8 to its bars against torch; after an adapter it must also stay close to fp32
+    int8_ok = not parity or parity["int8_vs_fp32"]["mean_cosine"] >= cfg.int8_min_mean_cosine
+    parity_path = folder / SERVED_ONNX / PARITY_FILE
+    exported = json.loads(parity_path.read_text())
+    parity_path.write_text(json.dumps({**exported, "int8_ok": int8_ok, "adapter": parity}, indent=2) + "\n")
+    return parity
+
+
+def append_to_models(folder, adapter: LinearAdapter, texts: list[str], cfg: OnnxConfig) -> dict:
+    """The adapter appended to both served graphs and to a sentence-transformers copy, then checked."""
     adapter.save(folder / ADAPTER_FILE)
     for name in MODEL_FILES.values():
         append_adapter(ONNX_DIR / name, folder / SERVED_ONNX / name, adapter.weight, adapter.bias)
@@ -109,12 +119,7 @@ def write_models(folder, adapter: LinearAdapter | None, texts: list[str], cfg: O
     adapted_sentence_model(load_trained_encoder(ENCODER_DIR, "cpu"), adapter).save_pretrained(
         str(folder / SENTENCE_MODEL)
     )
-    parity = check_parity(adapter, folder, texts, cfg)
-    parity_path = folder / SERVED_ONNX / PARITY_FILE
-    exported = json.loads(parity_path.read_text())
-    int8_ok = exported["int8_ok"] and parity["int8_vs_fp32"]["mean_cosine"] >= cfg.int8_min_mean_cosine
-    parity_path.write_text(json.dumps({**exported, "int8_ok": int8_ok, "adapter": parity}, indent=2) + "\n")
-    return parity
+    return check_parity(adapter, folder, texts, cfg)
 
 
 def main(params: Params) -> dict:

@@ -16,11 +16,9 @@ from arxiv_embed.data.subsample import SPLITS
 from arxiv_embed.data.text import TextConfig
 from arxiv_embed.encode.corpus_encoder import EncoderSpec, resolve_device
 from arxiv_embed.encode.embedding import embed_local
-from arxiv_embed.encode.onnx_encoder import PARITY_FILE
 from arxiv_embed.encode.ray_engine import embed_ray
 from arxiv_embed.encode.settings import EmbedConfig
 from arxiv_embed.encode.vectors import save_vectors, select_vectors
-from arxiv_embed.errors import PipelineError
 from arxiv_embed.layout import (
     CORPUS_DIR,
     CORPUS_VECTORS_DIR,
@@ -46,13 +44,9 @@ def main(params: Params) -> dict:
         torch_dir=str(ENCODER_DIR),
         variant=cfg.onnx_variant,
         device="cpu",
+        max_tokens=cfg.max_tokens,
         batch_size=cfg.batch_size,
     )
-    parity = json.loads((ONNX_DIR / PARITY_FILE).read_text())
-    if spec.variant == "int8" and not parity["int8_ok"]:
-        raise PipelineError(
-            "the int8 ONNX model failed its parity bar (metrics/onnx.json); use -S embed.onnx_variant=fp32"
-        )
     spec = cfg.ray.actor_spec(spec) if cfg.engine == "ray" else replace(spec, device=resolve_device(cfg.device))
     start = time.perf_counter()
     with atomic_path(EMBEDDINGS_DIR, is_dir=True) as tmp:

@@ -37,7 +37,7 @@ def main(params: Params, shard: str) -> dict:
         raise PipelineError("the int8 served graph failed its parity bar; use -S embed.onnx_variant=fp32")
     start = time.perf_counter()
     info = embed_shard(
-        read_shard(source), SERVED_GRAPHS, variant, params.text.field, params.embed.batch_size, UPDATES_DIR / shard
+        read_shard(source), SERVED_GRAPHS, variant, params.text.field, params.embed.max_tokens, UPDATES_DIR / shard
     )
     seconds = time.perf_counter() - start
     return {

@@ -68,7 +68,7 @@ def main(params: Params) -> dict:
     bundle = load_bundle(MODELS_DIR)
     test = pd.read_parquet(split_path("test"))
     texts = build_texts(test["title"], test["abstract"], bundle.manifest["text_field"])
-    queries = bundle.encoder.encode(texts, batch_size=cfg.batch_size, progress=True)
+    queries = bundle.encoder.encode(texts, progress=True)
     labels = test["primary_category"].to_numpy()
     corpus_ids, corpus_categories = bundle.papers.column("id"), bundle.papers.column("category")
     corpus_lists = category_lists(corpus_ids, corpus_categories)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 
 def bench(module: str, args: list[str], out: Path) -> dict:
-    proc = run([sys.executable, "-m", module, "--tiny", "--out", str(out), *args], ROOT, timeout=600)
+    proc = run([sys.executable, "-m", module, "--tiny", "--out", str(out), *args], ROOT, timeout=900)
     printed = json.loads(proc.stdout.strip().splitlines()[-1])
     name = module.split(".")[-1]
     assert json.loads((out / f"bench_{name}.json").read_text()) == printed
@@ -30,6 +30,23 @@ def test_encode_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     encoders = result["encoders"]
     assert set(encoders) == {"torch_fp32", "onnx_fp32", "onnx_int8"}
     assert encoders["onnx_fp32"]["min_cosine_to_torch"] >= 0.999
+    choices = result["choices"]
+    assert set(choices["fp32_graph"]) == {"unfused", "fused"}
+    assert choices["fp32_graph"]["fused"]["min_cosine_to_torch"] >= 0.999
+    assert choices["int8_quantization"]["matmul_attention_per_channel"]["mean_cosine_to_torch"] >= 0.99
+    assert set(choices["int8_max_tokens"]) == {"512", "1024", "2048", "4096", "8192"}
+
+
+def test_peer_benchmark_installs_infinity_and_drives_both_servers(pipeline_repo: Path, tmp_path: Path) -> None:
+    """infinity-emb in a venv of its own (pip, on the first run), both servers on loopback, the same texts."""
+    args = ["--models", str(pipeline_repo / "models"), "--venv", str(tmp_path / "peer-venv")]
+    result = bench("benchmarks.peer", args, tmp_path)
+    assert set(result["servers"]) == {"app_int8", "infinity_int8", "infinity_int8_per_channel"}
+    for server in result["servers"].values():
+        assert all(server[m]["errors"] == 0 and server[m]["rps"] > 0 for m in ("c1", "c8", "batch32_c2"))
+        assert server["mean_cosine_to_fp32"] > 0.5  # the same texts: per-tensor int8 drifts most
+    assert result["servers"]["app_int8"]["mean_cosine_to_fp32"] >= 0.99
+    assert result["ratios"]["int8"]["batch32_texts_per_s"] > 0
 
 
 def test_serve_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:

@@ -77,6 +77,13 @@ def stage_params(stage: str):
         ("subsample", "subsample", "test_papers", -3, "subsample.test_papers = -3: Input"),
         ("embed", "embed", "ray", {"actors": 0, "cpus_per_actor": 1, "gpus_per_actor": 0}, "embed.ray.actors = 0"),
         ("build_index", "index", "typo_key", 1, "unknown key index.typo_key; index takes type, hnsw_m"),
+        (
+            "export_onnx",
+            "onnx",
+            "quantize",
+            {"op_types": ["Conv"], "per_channel": True, "reduce_range": False},
+            "onnx.quantize.op_types.0 = 'Conv': Input should be 'MatMul', 'Attention'",
+        ),
     ],
 )
 def test_a_bad_param_is_one_line_naming_key_value_and_what_is_allowed(

@@ -42,7 +42,8 @@ def vectors_by_id(folder: Path) -> dict[str, np.ndarray]:
 def test_ray_engine_gives_the_local_engines_vectors(ray_repo: Path, tmp_path: Path) -> None:
     embed = json.loads((ray_repo / "metrics/embed.json").read_text())
     assert embed["engine"] == "ray" and embed["encoder"] == "onnx-fp32" and embed["corpus_vectors"] == 120
-    spec = EncoderSpec(str(ray_repo / "models/onnx"), str(ray_repo / "models/encoder"), "fp32", "cpu", 64)
+    onnx, torch_dir = str(ray_repo / "models/onnx"), str(ray_repo / "models/encoder")
+    spec = EncoderSpec(onnx, torch_dir, "fp32", "cpu", max_tokens=1024, batch_size=64)
     assert embed_local(spec, ray_repo / "data/processed/corpus", tmp_path, "title_abstract", 32) == 120
     local, distributed = vectors_by_id(tmp_path), vectors_by_id(ray_repo / "data/embeddings/corpus")
     assert set(local) == set(distributed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import signal
@@ -20,10 +21,12 @@ from fastapi.testclient import TestClient
 
 from arxiv_embed.bundle import BundleError, load_bundle
 from arxiv_embed.data.text import build_texts
+from arxiv_embed.encode.onnx_encoder import OnnxEncoder
 from arxiv_embed.search.modes import SEARCH_MODES
 from benchmarks.common import free_port, wait_for_http
 from benchmarks.serve import start_server
 from serve.app import create_app
+from serve.batcher import MicroBatcher
 from serve.settings import Settings, settings
 
 pytestmark = pytest.mark.e2e
@@ -63,11 +66,47 @@ def test_embeddings_match_the_pipeline(
     assert stored["ids"].tolist() == test_papers["id"].tolist()
     texts = build_texts(test_papers["title"], test_papers["abstract"], "title_abstract")
     vectors = np.array(client.post("/embed", json={"texts": texts}).json()["vectors"])
-    same_batch = load_bundle(models_dir).encoder.encode(texts)
+    same_batch = load_bundle(models_dir, max_tokens=settings.max_tokens).encoder.encode(texts)
     np.testing.assert_allclose(vectors, same_batch, atol=1e-5)
     cosines = np.sum(vectors * stored["vectors"], axis=1)
     # measured 0.993 min / 0.996 mean on AVX-512 VNNI; other ISAs quantise activations a little differently
     assert cosines.min() >= 0.98 and cosines.mean() >= 0.99
+
+
+def test_micro_batcher_cuts_by_tokens_and_answers_each_caller(models_dir: Path, test_papers: pd.DataFrame) -> None:
+    """Concurrent callers share onnxruntime calls of at most `max_tokens` (a bigger request alone), each gets its
+    own texts' vectors, and a lone caller after them is sent on without a wait for company."""
+    encoder = OnnxEncoder(models_dir / "adapter/onnx", "fp32")
+    texts = build_texts(test_papers["title"], test_papers["abstract"], "title_abstract")[:12]
+    budget = 3 * max(len(e.ids) for e in encoder.tokenize(texts))
+    batches: list[int] = []
+
+    class Recorded:
+        tokenize = staticmethod(encoder.tokenize)
+
+        def encode_tokens(self, encodings):
+            batches.append(sum(len(e.ids) for e in encodings))
+            return encoder.encode_tokens(encodings)
+
+    async def scenario() -> tuple[list[np.ndarray], np.ndarray, bool]:
+        batcher = MicroBatcher(Recorded(), budget, max_wait_ms=50)
+        batcher.start()
+        try:
+            await batcher.embed(texts[:1])  # alone: the batcher learns there is no company
+            answers = await asyncio.gather(*(batcher.embed([t]) for t in texts), batcher.embed(texts))
+            lone = await batcher.embed(texts[:1])
+            return answers, lone, batcher.company
+        finally:
+            await batcher.stop()
+
+    answers, lone, company = asyncio.run(scenario())
+    expected = encoder.encode(texts)
+    for text_vector, answer in zip(expected, answers[:-1], strict=True):
+        np.testing.assert_allclose(answer[0], text_vector, atol=1e-5)
+    np.testing.assert_allclose(answers[-1], expected, atol=1e-5)
+    np.testing.assert_allclose(lone[0], expected[0], atol=1e-5)
+    assert len(batches) >= 1 + len(texts) // 4  # twice 12 texts' tokens, at most ~4 texts' a call
+    assert not company  # the last batch had one caller
 
 
 def test_classify_and_search(client: TestClient, test_papers: pd.DataFrame) -> None:

@@ -25,7 +25,8 @@ class EncoderSpec:
     torch_dir: str
     variant: str  # fp32 | int8: the ONNX model used on CPUs
     device: str  # cpu | cuda
-    batch_size: int
+    max_tokens: int  # per ONNX call
+    batch_size: int  # texts per torch call
     threads: int = 0  # onnxruntime intra-op threads; 0 = every core
 
     @property
@@ -50,8 +51,7 @@ def load_encoder(spec: EncoderSpec) -> Encode:
     if spec.device == "cpu":
         from arxiv_embed.encode.onnx_encoder import OnnxEncoder
 
-        encoder = OnnxEncoder(spec.onnx_dir, variant=spec.variant, threads=spec.threads)
-        return lambda texts: encoder.encode(texts, batch_size=spec.batch_size)
+        return OnnxEncoder(spec.onnx_dir, spec.variant, spec.threads, spec.max_tokens).encode
 
     from arxiv_embed.encode.torch_encoder import TorchCorpusEncoder
 

@@ -15,6 +15,7 @@ class EmbedConfig:
     engine: Literal["local", "ray"]
     onnx_variant: Literal["fp32", "int8"]  # the ONNX graph that encodes the corpus on CPUs, and queries when served
     device: Literal["auto", "cpu", "cuda"]  # the local engine's; cuda: the torch encoder in bf16
-    batch_size: Count  # texts per encoder call
+    max_tokens: Count  # padded tokens per ONNX call on CPUs (texts sorted by length, cut at this budget)
+    batch_size: Count  # texts per torch call on GPUs
     batch_rows: Count  # papers per unit of work (one Ray batch)
     ray: RayConfig

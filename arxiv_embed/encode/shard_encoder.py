@@ -15,11 +15,11 @@ from arxiv_embed.encode.vectors import save_vectors
 from arxiv_embed.hashing import sha256
 
 
-def embed_shard(rows: pd.DataFrame, graphs: Path, variant: str, field: str, batch_size: int, out: Path) -> dict:
+def embed_shard(rows: pd.DataFrame, graphs: Path, variant: str, field: str, max_tokens: int, out: Path) -> dict:
     """Write the shard's rows (deletions included), its papers' vectors row for row, and which graph made them."""
     live = rows[~rows["deleted"]]
-    encoder = OnnxEncoder(graphs, variant)
-    vectors = encoder.encode(build_texts(live["title"], live["abstract"], field), batch_size=batch_size, progress=True)
+    encoder = OnnxEncoder(graphs, variant, max_tokens=max_tokens)
+    vectors = encoder.encode(build_texts(live["title"], live["abstract"], field), progress=True)
     info = {
         "encoder": sha256(graphs / MODEL_FILES[variant]),
         "onnx_variant": variant,

@@ -16,7 +16,6 @@ class EvaluateConfig:
     """The `evaluate` section: the cut-offs k of P@k (for the served bundle and the TF-IDF baseline alike)."""
 
     ks: Annotated[list[Count], Field(min_length=1)]
-    batch_size: Count  # test texts per encoder call
 
 
 def precision_at_k(relevant: np.ndarray, k: int) -> float:
@@ -154,6 +153,19 @@ def neighbour_labels(query_ids, positions: np.ndarray, corpus_ids, corpus_labels
     labels = corpus_labels[chosen.clip(min=0)].astype(object)
     labels[~np.take_along_axis(keep, cols, axis=1)] = None
     return labels
+
+
+def leave_one_out_precision(vectors: np.ndarray, labels: Sequence[str], k: int = 10) -> float:
+    """P@k of each vector's nearest others in the same small set (exact inner product): how well an encoder ranks
+    a labelled sample, for comparing two encoders of it (k shrinks to the set's size less one)."""
+    labels = np.asarray(labels)
+    k = min(k, len(labels) - 1)
+    if k < 1:
+        return 0.0
+    scores = vectors @ vectors.T
+    np.fill_diagonal(scores, -np.inf)
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return round(precision_at_k(relevance(labels, labels[top]), k), 4)
 
 
 def precision_curve(query_labels: Sequence[str], result_labels: np.ndarray) -> list[dict]:
