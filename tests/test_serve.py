@@ -266,7 +266,7 @@ def test_real_server_process_over_http(models_dir: Path, test_papers: pd.DataFra
 
 def test_sigterm_drains_requests_in_flight(models_dir: Path, test_papers: pd.DataFrame) -> None:
     """SIGTERM (docker stop) lets requests already being answered finish; then the process exits cleanly."""
-    proc, url = start_server(["-m", "serve"], models_dir, {})
+    proc, url = start_server(["-m", "serve"], models_dir, {"ARXIV_EMBED_THREADS": "1"})  # slower: time to act
     texts = (test_papers["abstract"].tolist() * 8)[: settings.max_batch]
 
     def embed() -> int:
@@ -275,8 +275,8 @@ def test_sigterm_drains_requests_in_flight(models_dir: Path, test_papers: pd.Dat
     try:
         with ThreadPoolExecutor(4) as pool:
             pending = [pool.submit(embed) for _ in range(4)]
-            time.sleep(0.3)  # all four are in flight: each batch takes longer than this to encode
-            assert not any(f.done() for f in pending)
+            time.sleep(0.2)  # all four are in flight, and the encoder answers one at a time
+            assert sum(not f.done() for f in pending) >= 2
             proc.send_signal(signal.SIGTERM)
             assert [f.result() for f in pending] == [200] * 4
         # uvicorn re-raises the signal once shut down, so a drained server still reports SIGTERM
