@@ -35,16 +35,17 @@ from tokenizers import Tokenizer
 
 from arxiv_embed.bundle import ONNX_DIR
 from arxiv_embed.encode.onnx_encoder import TOKENIZER_FILE
-from arxiv_embed.layout import ENCODER_DIR
+from arxiv_embed.layout import ADAPTER_DIR, ENCODER_DIR
 from arxiv_embed.machine import cpu_isa
 from arxiv_embed.train.models import load_trained_encoder
 from benchmarks.common import free_port, real_papers, report
 from benchmarks.serve import drive, start_process, start_server
+from stages.adapter import SENTENCE_MODEL
 
-PEER = "infinity-emb==0.0.78"
-PEER_PACKAGES = ["infinity-emb[server,optimum]==0.0.78", "torch==2.13.0"]
+PEER_VERSION = "0.0.78"
+PEER = f"infinity-emb=={PEER_VERSION}"
+PEER_PACKAGES = [f"infinity-emb[server,optimum]=={PEER_VERSION}", "torch==2.13.0"]
 PEER_VENV = Path(".peer/venv")
-SENTENCE_MODEL = "adapter/sentence-transformers"  # the served bundle's encoder, adapter included, in torch
 TOKENS = 128
 BATCH = 32
 Post = Callable[[httpx.AsyncClient, list[str]], Awaitable[list[list[float]] | None]]
@@ -201,7 +202,8 @@ def main() -> None:
     texts = cut_texts([p["abstract"] for p in real_papers(n, seed=3)], tokenizer)
     work = Workload(texts, requests, time_limit=120)
     references = {}
-    for name, folder in (("app", opts.models / SENTENCE_MODEL), ("infinity", opts.models / ENCODER_DIR.name)):
+    served_torch = opts.models / ADAPTER_DIR.name / SENTENCE_MODEL  # the served encoder, adapter included
+    for name, folder in (("app", served_torch), ("infinity", opts.models / ENCODER_DIR.name)):
         model = load_trained_encoder(folder, "cpu")
         references[name] = model.encode(texts, batch_size=BATCH, normalize_embeddings=True, convert_to_numpy=True)
     bin_dir = peer_bin(opts.venv)
