@@ -1,6 +1,8 @@
-# Torch-free serving image: onnxruntime + tokenizers + faiss + FastAPI over the pipeline's models/.
-#   docker build -t arxiv-embed . && docker run -p 8000:8000 arxiv-embed
-# Artifacts are copied from models/ at build time (run `dvc repro` or `dvc pull` first), or mounted over /models:
+# Torch-free serving image: onnxruntime + tokenizers + faiss + FastAPI over one served bundle.
+#   make image STAGE=prod       # the registered version in GTO's stage prod, fetched from the DVC remote
+#   docker build -t arxiv-embed . && docker run -p 8000:8000 arxiv-embed    # the workspace's models/bundle
+# BUNDLE is the folder copied to /models/bundle (models/bundle after `dvc repro` or `dvc pull`; build/bundle
+# from tools/fetch_bundle.py). Or mount models/ over /models, so that a new bundle is taken on SIGHUP:
 #   docker run -p 8000:8000 -v "$PWD/models:/models:ro" arxiv-embed
 ARG BASE_IMAGE=python:3.11-slim
 
@@ -19,10 +21,11 @@ RUN pip install --no-compile --no-deps . \
  && rm -rf /opt/venv/lib/python3*/site-packages/pip /opt/venv/bin/pip*
 
 FROM ${BASE_IMAGE}
+ARG BUNDLE=models/bundle
 RUN (getent passwd app || useradd --create-home --uid 10001 app) >/dev/null
 COPY --from=build /opt/venv /opt/venv
-COPY --chown=app models/ /models/
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 ARXIV_EMBED_MODELS_DIR=/models PORT=8000
+COPY --chown=app ${BUNDLE}/ /models/bundle/
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 ARXIV_EMBED_MODELS_DIR=/models/bundle PORT=8000
 USER app
 WORKDIR /home/app
 EXPOSE 8000

@@ -9,7 +9,14 @@ LOCK_DIR ?= requirements
 LOCK_FLAGS = --generate-hashes --find-links $(TORCH_WHEELS) --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28 --custom-compile-command 'make lock'
 
-.PHONY: setup lock repro repro-sample update test lint params deps docs serve
+ARTIFACT ?= arxiv-embed
+IMAGE ?= arxiv-embed
+PORT ?= 8000
+BUMP ?= minor
+TAG = $(or $(STAGE),$(VERSION),latest)
+FETCHED = $(if $(STAGE)$(VERSION),build/bundle)
+
+.PHONY: setup lock repro repro-sample update test lint params deps docs serve register image container
 
 setup: $(VENV)/.installed
 
@@ -54,6 +61,29 @@ params: setup
 
 serve: setup
 	uvicorn serve.app:app --host 0.0.0.0 --port 8000
+
+## Ship an experiment of `dvc exp show`: make it the workspace, commit it, push its outs to the DVC remote and
+## register its bundle (the artifact $(ARTIFACT), models/bundle) as GTO's next version: v0.1.0 first, then
+## one BUMP (minor) up. EXP=<name>.
+register:
+	$(if $(EXP),,$(error EXP=<experiment> is required: pick one in `dvc exp show`))
+	dvc exp apply $(EXP)
+	git add -u . && git add metrics dvclive
+	git commit -qm "Register experiment $(EXP) as $(ARTIFACT)"
+	dvc push
+	gto register $(ARTIFACT) $$(gto show $(ARTIFACT)@latest >/dev/null 2>&1 && echo --bump-$(BUMP) || echo --version v0.1.0)
+
+## The serving image of a registered bundle: STAGE=prod (the version in that GTO stage) or VERSION=v0.2.0,
+## fetched from the DVC remote into build/bundle; with neither, the workspace's models/bundle. Tagged
+## $(IMAGE):<stage|version|latest>; DOCKER_BUILD_ARGS go to `docker build`.
+image:
+	$(if $(FETCHED),python -m tools.fetch_bundle $(if $(STAGE),--stage $(STAGE),--version $(VERSION)) -o $(FETCHED))
+	docker build $(DOCKER_BUILD_ARGS) --build-arg BUNDLE=$(or $(FETCHED),models/bundle) -t $(IMAGE):$(TAG) .
+
+## `make image`, then run it detached as the container $(IMAGE) on PORT; /ready names the version it serves.
+container: image
+	docker rm -f $(IMAGE) >/dev/null 2>&1 || true
+	docker run -d --name $(IMAGE) -p $(PORT):8000 $(IMAGE):$(TAG)
 
 ## Write dvc.yaml's code deps and params sections from what each stage imports and declares.
 deps: setup

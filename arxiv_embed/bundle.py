@@ -1,7 +1,9 @@
 """The served bundle: ONNX encoder, classifier, FAISS and lexical indexes and papers, tied together by a manifest.
 
-The pipeline's `manifest` stage writes models/manifest.json (content hashes, dimension, sizes); the evaluate
-stage and the server both load the bundle through `load_bundle`, which refuses anything inconsistent.
+The pipeline's `manifest` stage writes models/manifest.json (content hashes, dimension, sizes) over the stages'
+outs, which the evaluate stage loads; the `bundle` stage copies exactly those files into models/bundle with the
+manifest, the run's provenance and its test metrics: the one folder that the artifact `arxiv-embed` names, GTO
+versions and the server loads. Both load through `load_bundle`, which refuses anything inconsistent.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from arxiv_embed.atomic import atomic_path, write_json
 from arxiv_embed.classify.classifier import CLASSIFIER_FILE, HYBRID_FILE, TEXT_CLASSIFIER_FILE, HybridClassifier
 from arxiv_embed.classify.tfidf import IDF_FILE, TERMS_FILE
 from arxiv_embed.encode.onnx_encoder import (
@@ -35,6 +39,7 @@ from arxiv_embed.versions import library_versions
 log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
+RELEASE_FILE = "release.json"  # written beside a fetched bundle: the registry version and stage it was fetched as
 ONNX_DIR = "adapter/onnx"  # the served graphs: the encoder with the adapter appended
 # The served index is the live one (the base plus the harvested shards); lexical/ holds the chosen search mode.
 CLASSIFIER_DIR, INDEX_DIR, LEXICAL_DIR = "classifier", "live_index", "lexical"
@@ -104,11 +109,29 @@ def make_manifest(models_dir: Path, onnx_variant: str) -> dict[str, Any]:
     }
 
 
+def assemble_bundle(models_dir: Path, manifest: dict[str, Any], extra: dict[str, Any], target: Path) -> dict[str, Any]:
+    """Copy the files `manifest` lists from `models_dir` into `target`, with the manifest plus `extra`.
+
+    Copies, not links: a stage that rewrites its out in place must not change a bundle already released. A file
+    whose hash no longer matches stops it, and `target` is replaced only once it is whole.
+    """
+    with atomic_path(target, is_dir=True) as tmp:
+        for name, digest in manifest["files"].items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(models_dir / name, tmp / name)
+            if sha256(tmp / name) != digest:
+                raise BundleError(f"{models_dir / name} changed after the manifest was written: run dvc repro")
+        bundled = {**manifest, **extra}
+        write_json(tmp / MANIFEST_FILE, bundled)
+    return bundled
+
+
 @dataclass
 class Bundle:
     """Everything the server answers from, loaded and cross-checked."""
 
     manifest: dict[str, Any]
+    release: dict[str, Any] | None  # the registry version and stage, for a bundle fetched from the registry
     encoder: OnnxEncoder
     classifier: HybridClassifier
     index: VectorIndex
@@ -166,5 +189,7 @@ def load_bundle(
     for what, (found, expected) in checks.items():
         if found != expected:
             raise BundleError(f"{what} is {found} but the manifest says {expected}")
+    release_path = models_dir / RELEASE_FILE
+    release = json.loads(release_path.read_text()) if release_path.is_file() else None
     log.info("loaded bundle: %s, %d papers, %s encoder", manifest["model_name"], index.ntotal, variant)
-    return Bundle(manifest, encoder, classifier, index, papers, searcher)
+    return Bundle(manifest, release, encoder, classifier, index, papers, searcher)

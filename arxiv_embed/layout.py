@@ -17,9 +17,13 @@ ONNX_DIR = MODELS_DIR / "onnx"  # the fine-tuned encoder's graphs, which the emb
 ADAPTER_DIR = MODELS_DIR / "adapter"  # the adapter, the served graphs and the sentence-transformers folder with it
 INDEX_DIR = MODELS_DIR / "index"  # the base index: the corpus, rebuilt only when the encoder or the corpus changes
 LIVE_INDEX_DIR = MODELS_DIR / "live_index"  # the served index: the base plus every harvested shard, grown in place
+BUNDLE_DIR = MODELS_DIR / "bundle"  # what the server loads: the served files, manifest, provenance, test metrics
 HARVEST_DIR = Path("data/harvest")  # one Parquet shard per harvest (tracked with `dvc add`)
 UPDATES_DIR = Path("data/updates")  # each harvest shard's papers and served vectors (embed_harvest@<shard>)
 METRICS_DIR = Path("metrics")
+LIVE_DIR = Path("dvclive")  # DVCLive's folders, one a stage: metrics.json and plots/ for `dvc exp show`, `dvc plots`
+FINETUNE_LIVE_DIR = LIVE_DIR / "finetune"  # loss and learning rate per step
+EVALUATE_LIVE_DIR = LIVE_DIR / "evaluate"  # the headline test metrics and the evaluation plots
 
 
 def split_path(split: str) -> Path:

@@ -1,7 +1,9 @@
 """Serving benchmark: the real app vs a torch/sentence-transformers baseline server, same /search, same load.
 
 A bounded load generator on loopback sends real abstracts at concurrency 1, 8 and 32 and reports
-requests/s, p50/p99 latency and errors for each server, and the app's throughput ratio to the baseline.
+requests/s, p50/p99 latency and errors for each server, and the app's throughput ratio to the baseline; then the
+same load on the app's /embed (one abstract a request), the route a change to the server's middleware, limits
+or batching would slow first.
 
     python -m benchmarks.serve            # needs models/ from `dvc repro`
     python -m benchmarks.serve --tiny     # a few requests, to check it still runs
@@ -91,20 +93,36 @@ async def drive(send: Send, concurrency: int, requests: int, time_limit: float) 
     }
 
 
-async def load(url: str, texts: list[str], concurrency: int, requests: int, time_limit: float) -> dict:
-    """`concurrency` clients send `requests` searches for real abstracts in all (or stop at `time_limit`)."""
+ROUTES = {  # route -> the body of request i
+    "search": lambda texts, i: {"text": texts[i % len(texts)], "k": 10},
+    "embed": lambda texts, i: {"texts": [texts[i % len(texts)]]},
+}
 
-    async def search(http: httpx.AsyncClient, i: int) -> bool:
-        response = await http.post(f"{url}/search", json={"text": texts[i % len(texts)], "k": 10})
+
+async def load(
+    url: str, texts: list[str], concurrency: int, requests: int, time_limit: float, route: str = "search"
+) -> dict:
+    """`concurrency` clients send `requests` calls of `route` for real abstracts in all (or stop at `time_limit`)."""
+
+    async def send(http: httpx.AsyncClient, i: int) -> bool:
+        response = await http.post(f"{url}/{route}", json=ROUTES[route](texts, i))
         return response.status_code == 200
 
-    return await drive(search, concurrency, requests, time_limit)
+    return await drive(send, concurrency, requests, time_limit)
 
 
-def measure(args: list[str], models_dir: Path, texts: list[str], levels: list[int], requests: int, **env: str) -> dict:
+def measure(
+    args: list[str],
+    models_dir: Path,
+    texts: list[str],
+    levels: list[int],
+    requests: int,
+    route: str = "search",
+    **env: str,
+) -> dict:
     proc, url = start_server(args, models_dir, env)
     try:
-        return {f"c{c}": asyncio.run(load(url, texts, c, requests, time_limit=120)) for c in levels}
+        return {f"c{c}": asyncio.run(load(url, texts, c, requests, 120, route)) for c in levels}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -128,6 +146,12 @@ def main() -> None:
         for variant in ("fp32", "int8")
     }
     baseline = measure(["-m", "benchmarks.baseline_server"], opts.models, texts, levels, requests)
+    embed = {
+        f"app_{variant}": measure(
+            ["-m", "serve"], opts.models, texts, levels, requests, "embed", ARXIV_EMBED_ONNX_VARIANT=variant
+        )
+        for variant in ("fp32", "int8")
+    }
     result = {
         "benchmark": "serve /search",
         "requests_per_level": requests,
@@ -138,6 +162,7 @@ def main() -> None:
             for name, app in apps.items()
         },
         "goal": {"rps_ratio": 3.0, "p99_ms_at_c8": 300, "errors": 0},
+        "embed": embed,
     }
     report("serve", result, opts.out)
 

@@ -1,9 +1,10 @@
 """FastAPI app: embed, classify and search arXiv papers with the pipeline's served bundle.
 
 `create_app(bundle)` serves an already-loaded bundle (what `python -m serve` does after checking it);
-`app` loads the bundle in its lifespan, for `uvicorn serve.app:app` and in-process tests. Request limits come
-from the `Settings` the app is built with. Work that blocks (encoding, TF-IDF scoring, index search, SQLite
-look-ups) runs in worker threads, so the event loop only parses, dispatches and answers.
+`app` loads the bundle in its lifespan, for `uvicorn serve.app:app` and in-process tests. Request limits, the
+requests in flight (429 beyond them) and the optional API key come from the `Settings` the app is built with;
+`/v1` speaks OpenAI's embeddings API (serve/openai_api.py). Work that blocks (encoding, TF-IDF scoring, index
+search, SQLite look-ups) runs in worker threads, so the event loop only parses, dispatches and answers.
 
 On SIGHUP the server loads and verifies the bundle in `models_dir` again beside the one it serves, then swaps it
 in: each request holds the bundle it started with to its end, and a bundle that fails verification is refused
@@ -18,19 +19,19 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Annotated
 
-import faiss
 import numpy as np
-from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Path
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import arxiv_embed
 from arxiv_embed.bundle import Bundle, load_bundle
 from arxiv_embed.data.text import build_text
 from arxiv_embed.search.modes import SEARCH_MODES
-from serve.batcher import MicroBatcher
-from serve.limits import BodySizeLimit
+from serve.auth import UNAUTHORIZED, api_key_dependencies
+from serve.limits import BodySizeLimit, InFlightLimit
+from serve.openai_api import openai_router
 from serve.request_metrics import RequestMetrics
 from serve.schemas import (
     CategoryScore,
@@ -40,135 +41,22 @@ from serve.schemas import (
     Health,
     Paper,
     Ready,
-    SearchHit,
     SearchResponse,
     request_models,
 )
 from serve.settings import Settings, settings
+from serve.state import Current, Served, ServerState, State
 
 log = logging.getLogger(__name__)
+BUSY = {
+    429: {"model": ErrorDetail, "description": "over ARXIV_EMBED_MAX_IN_FLIGHT requests in flight: see Retry-After"}
+}
 BODY_ERRORS = {
     400: {"model": ErrorDetail, "description": "a body that cannot be parsed at all (not UTF-8)"},
     413: {"model": ErrorDetail, "description": "request body over ARXIV_EMBED_MAX_BODY_BYTES"},
+    **BUSY,
 }
 UNKNOWN_ID = {404: {"model": ErrorDetail, "description": "no paper with that id in the index"}}
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-
-
-class Served:
-    """One loaded bundle with its own micro-batcher, and how many requests are using it."""
-
-    def __init__(self, bundle: Bundle, cfg: Settings) -> None:
-        self.bundle = bundle
-        self.search_threads = cfg.search_threads
-        self.batcher = MicroBatcher(bundle.encoder, cfg.max_tokens, cfg.batch_wait_ms)
-        self.in_flight = 0
-
-    @property
-    def version(self) -> str:
-        return self.bundle.manifest["version"]
-
-    async def retire(self) -> None:
-        """Stop the batcher once the requests that started on this bundle have finished."""
-        while self.in_flight:
-            await asyncio.sleep(0.05)
-        await self.batcher.stop()
-
-    def search(self, mode: str, queries: np.ndarray | None, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Search in `mode` on the calling (worker) thread; OpenMP's thread count is per thread, so it is set here."""
-        faiss.omp_set_num_threads(self.search_threads)
-        return self.bundle.searcher.run(mode, queries, [text], k)
-
-    def stored_vector(self, paper_id: str) -> np.ndarray | None:
-        """The indexed vector of a paper, as a (1, dim) query; None for an unknown id."""
-        position = self.bundle.papers.position(paper_id)
-        return None if position is None else self.bundle.index.vector(position)[None, :]
-
-    def hits(self, scores: np.ndarray, positions: np.ndarray, skip_id: str | None) -> list[SearchHit]:
-        """Search results labelled from the paper store, best first, without the query paper itself."""
-        found = [(float(s), int(p)) for s, p in zip(scores, positions, strict=True) if p >= 0]
-        rows = self.bundle.papers.rows([p for _, p in found])
-        return [
-            SearchHit(id=paper_id, title=title, category=category, score=round(score, 6))
-            for (score, _), (paper_id, title, category) in zip(found, rows, strict=True)
-            if paper_id != skip_id
-        ]
-
-    def paper(self, paper_id: str) -> Paper | None:
-        position = self.bundle.papers.position(paper_id)
-        if position is None:
-            return None
-        ((found_id, title, category),) = self.bundle.papers.rows([position])
-        return Paper(id=found_id, title=title, category=category)
-
-
-class ServerState:
-    """What the endpoints share: the bundle being served (swapped on SIGHUP) and the Prometheus collectors."""
-
-    def __init__(self, bundle: Bundle, cfg: Settings) -> None:
-        self.cfg = cfg
-        self.current = Served(bundle, cfg)
-        self.reload_lock = asyncio.Lock()
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "arxiv_embed_requests_total", "HTTP requests", ["method", "path", "status"], registry=self.registry
-        )
-        self.latency = Histogram(
-            "arxiv_embed_request_seconds",
-            "HTTP request latency",
-            ["method", "path"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.encoded = Counter("arxiv_embed_texts_encoded_total", "texts encoded", registry=self.registry)
-        self.reloads = Counter(
-            "arxiv_embed_reloads_total", "bundle reloads on SIGHUP", ["outcome"], registry=self.registry
-        )
-
-    async def reload(self) -> bool:
-        """Load and verify the bundle in `models_dir` beside the served one, then swap it in; False if refused."""
-        async with self.reload_lock:
-            old = self.current
-            try:
-                bundle = await run_in_threadpool(
-                    load_bundle, self.cfg.models_dir, self.cfg.onnx_variant, self.cfg.threads, self.cfg.max_tokens
-                )
-            except Exception as err:  # noqa: BLE001 - any broken bundle is refused; the old one keeps serving
-                log.error("reload refused, still serving bundle %s: %s", old.version, err)
-                self.reloads.labels("refused").inc()
-                return False
-            new = Served(bundle, self.cfg)
-            new.batcher.start()
-            self.current = new
-            self.reloads.labels("swapped").inc()
-            m = bundle.manifest
-            log.info(
-                "now serving bundle %s (%d papers, newest %s), was %s",
-                new.version,
-                m["corpus_size"],
-                m["newest_datestamp"],
-                old.version,
-            )
-        await old.retire()
-        return True
-
-
-def get_state(request: Request) -> ServerState:
-    return request.app.state.server
-
-
-async def get_served(request: Request) -> AsyncIterator[Served]:
-    """The bundle a request uses from start to end, even if a reload swaps another in meanwhile."""
-    served = request.app.state.server.current
-    served.in_flight += 1
-    try:
-        yield served
-    finally:
-        served.in_flight -= 1
-
-
-State = Annotated[ServerState, Depends(get_state)]
-Current = Annotated[Served, Depends(get_served)]
 
 
 def watch_sighup(server: ServerState) -> None:
@@ -198,14 +86,18 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
         version=arxiv_embed.__version__,
         lifespan=lifespan,
     )
-    requests = request_models(cfg)
+    requests = request_models(cfg, bundle.manifest["dim"] if bundle else None)
     app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes)
-    app.add_middleware(RequestMetrics)  # outermost: it also counts the 413s of the body limit
+    app.add_middleware(InFlightLimit, max_in_flight=cfg.max_in_flight, retry_after_s=cfg.retry_after_s)
+    app.add_middleware(RequestMetrics)  # outermost: it also counts the 413s and 429s of the limits
     page = files("serve").joinpath("static/index.html").read_text()
+    protected = api_key_dependencies(cfg.api_key)
+    guarded = {**BODY_ERRORS, **(UNAUTHORIZED if protected else {})}
+    model = APIRouter(tags=["model"], dependencies=protected)
+    data = APIRouter(tags=["data"], dependencies=protected)
 
     async def encode(state: ServerState, served: Served, texts: list[str]) -> np.ndarray:
-        state.encoded.inc(len(texts))
-        return await served.batcher.embed(texts)
+        return (await state.encode(served, texts))[0]
 
     @app.get("/health", response_model=Health, tags=["ops"])
     async def health() -> Health:
@@ -214,7 +106,8 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
 
     @app.get("/ready", response_model=Ready, tags=["ops"])
     async def ready(served: Current) -> Ready:
-        """Readiness: the verified bundle is loaded; which version, model, encoder and index it serves."""
+        """Readiness: the verified bundle is loaded; which version, model, encoder and index it serves, the run
+        that built it, its test metrics and, when fetched from the registry, its registered version and stage."""
         m = served.bundle.manifest
         return Ready(
             status="ready",
@@ -229,16 +122,19 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
             dim=m["dim"],
             text_field=m["text_field"],
             search_mode=served.bundle.searcher.default_mode,
+            provenance=m.get("provenance"),
+            metrics=m.get("metrics"),
+            release=served.bundle.release,
             artifact_hashes={name: digest[:12] for name, digest in m["files"].items()},
         )
 
-    @app.post("/embed", response_model=EmbedResponse, tags=["model"], responses=BODY_ERRORS)
+    @model.post("/embed", response_model=EmbedResponse, responses=guarded)
     async def embed(body: requests.embed, state: State, served: Current) -> EmbedResponse:
         """L2-normalised embeddings of a batch of texts, identical to the pipeline's."""
         vectors = await encode(state, served, body.texts)
         return EmbedResponse(dim=vectors.shape[1], vectors=vectors.tolist())
 
-    @app.post("/classify", response_model=ClassifyResponse, tags=["model"], responses=BODY_ERRORS)
+    @model.post("/classify", response_model=ClassifyResponse, responses=guarded)
     async def classify(body: requests.classify, state: State, served: Current) -> ClassifyResponse:
         """Top-k primary categories with probabilities for a title and/or abstract."""
         field = served.bundle.manifest["text_field"]
@@ -253,7 +149,7 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
             categories=[CategoryScore(category=str(classes[i]), probability=round(float(probs[i]), 6)) for i in top]
         )
 
-    @app.post("/search", response_model=SearchResponse, tags=["model"], responses={**BODY_ERRORS, **UNKNOWN_ID})
+    @model.post("/search", response_model=SearchResponse, responses={**guarded, **UNKNOWN_ID})
     async def search(body: requests.search, state: State, served: Current) -> SearchResponse:
         """The k nearest papers to free text (dense, lexical or hybrid search), or to a paper of the index given
         by its arXiv id (dense: its stored vector)."""
@@ -271,13 +167,17 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
         hits = await run_in_threadpool(served.hits, scores[0], positions[0], body.id if by_id else None)
         return SearchResponse(mode=mode, results=hits[: body.k])
 
-    @app.get("/papers/{paper_id:path}", response_model=Paper, tags=["data"], responses=UNKNOWN_ID)
+    @data.get("/papers/{paper_id:path}", response_model=Paper, responses={**guarded, **UNKNOWN_ID})
     async def paper(paper_id: Annotated[str, Path(max_length=64)], served: Current) -> Paper:
         """The stored metadata of one indexed paper."""
         found = await run_in_threadpool(served.paper, paper_id)
         if found is None:
             raise HTTPException(404, f"unknown paper id {paper_id!r}")
         return found
+
+    app.include_router(model)
+    app.include_router(data)
+    app.include_router(openai_router(cfg, requests, protected, guarded))
 
     @app.get("/metrics", tags=["ops"], response_class=Response)
     async def metrics(state: State) -> Response:

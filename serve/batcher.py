@@ -48,11 +48,15 @@ class MicroBatcher:
             await asyncio.gather(self.worker, return_exceptions=True)
 
     async def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return (await self.embed_counting(texts))[0]
+
+    async def embed_counting(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
+        """The texts' vectors and the number of tokens encoded for them (special tokens in, truncated ones out)."""
         loop = asyncio.get_running_loop()
         encodings = await loop.run_in_executor(None, self.encoder.tokenize, texts)
         future = loop.create_future()
         await self.queue.put((encodings, future))
-        return await future
+        return await future, sum(len(e.ids) for e in encodings)
 
     async def _collect(self) -> list[Job]:
         """The next job, the jobs already waiting, and, if the last batch had company, those that arrive within

@@ -1,6 +1,6 @@
 """Request and response models; the request models' constraints are the limits of the settings an app is built with.
 
-`request_models(cfg)` builds the request models for one app, so `create_app(cfg=Settings(max_k=5))` refuses k=6
+`request_models(cfg, dim)` builds the request models for one app, so `create_app(cfg=Settings(max_k=5))` refuses k=6
 and documents k ≤ 5 in its `/openapi.json`. Every constraint is in the JSON schema, so a client generated from it
 cannot send a request the server refuses: non-blank text is a pattern, the one-of rules are two variants of a body.
 """
@@ -26,10 +26,15 @@ class RequestModels:
     classify: Any  # a union of two models: by title or by abstract
     search: Any  # a union: SearchByText | SearchById
     search_by_id: type[BaseModel]
+    embeddings: type[BaseModel]  # OpenAI's POST /v1/embeddings
 
 
-def request_models(cfg: Settings) -> RequestModels:
-    """Request models whose limits are `cfg`'s (text length, batch size, k)."""
+def request_models(cfg: Settings, dim: int | None = None) -> RequestModels:
+    """Request models whose limits are `cfg`'s (text length, batch size, k).
+
+    `dim`, the served dimension where the bundle is known when the app is built, is the one `dimensions` the
+    schema offers; any other is answered 400 at run time.
+    """
     Text = Annotated[
         str, Field(min_length=1, max_length=cfg.max_text_chars, pattern=r"\S", description="non-blank text")
     ]
@@ -72,11 +77,30 @@ def request_models(cfg: Settings) -> RequestModels:
         id: PaperId
         k: K = 10
 
+    class EmbeddingsRequest(BaseModel):
+        """OpenAI's embeddings request. `input` is a text or a list of texts; token arrays are not taken."""
+
+        input: Text | Annotated[list[Text], Field(min_length=1, max_length=cfg.max_batch)]
+        model: str = Field(
+            max_length=256, description="the served model's id (GET /v1/models)", examples=[cfg.served_model_name]
+        )
+        encoding_format: Literal["float", "base64"] = Field(
+            default="float", description="base64: the float32 little-endian bytes of each vector"
+        )
+        dimensions: int | None = Field(
+            default=None,
+            ge=1,
+            description="only the served dimension: the vectors are not trained to be cut shorter",
+            json_schema_extra={"enum": [dim]} if dim else None,
+        )
+        user: str | None = Field(default=None, max_length=256, description="accepted and ignored")
+
     return RequestModels(
         embed=EmbedRequest,
         classify=ClassifyByTitle | ClassifyByAbstract,
         search=SearchByText | SearchById,
         search_by_id=SearchById,
+        embeddings=EmbeddingsRequest,
     )
 
 
@@ -113,8 +137,51 @@ class SearchResponse(BaseModel):
     results: list[SearchHit]
 
 
+class Embedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str = Field(description="floats, or base64 of float32 little-endian bytes")
+
+
+class EmbeddingsUsage(BaseModel):
+    prompt_tokens: int = Field(description="tokens the encoder read: special tokens in, truncated ones out")
+    total_tokens: int
+
+
+class EmbeddingsResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingsUsage
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = Field(description="when the served bundle was loaded (Unix seconds)")
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
 class Health(BaseModel):
     status: str
+
+
+class Provenance(BaseModel):
+    git_commit: str | None = Field(description="the commit the bundle was built on (an experiment's baseline)")
+    git_dirty: bool | None = Field(description="whether the workspace differed from it (an experiment's params do)")
+    experiment: str | None = Field(description="the `dvc exp run` experiment that built it; null for `dvc repro`")
+
+
+class Release(BaseModel):
+    artifact: str
+    version: str = Field(description="the GTO version the bundle was fetched as")
+    stage: str | None = Field(description="the stage it was fetched by, e.g. prod; null when fetched by version")
+    commit: str = Field(description="the commit that version is registered at")
 
 
 class Ready(BaseModel):
@@ -130,4 +197,9 @@ class Ready(BaseModel):
     dim: int
     text_field: str
     search_mode: str = Field(description="the default mode of /search")
+    provenance: Provenance | None = Field(description="the run that built the bundle; null for a bare models/")
+    metrics: dict[str, float | int | str] | None = Field(
+        description="the bundle's test metrics (P@10, accuracy and their 95% intervals) from its evaluate stage"
+    )
+    release: Release | None = Field(description="the registry version and stage; null unless fetched from it")
     artifact_hashes: dict[str, str]

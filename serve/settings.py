@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Artifact location, encoder choice, threads and request limits."""
+    """Artifact location, encoder choice, threads, request limits and access."""
 
     model_config = SettingsConfigDict(env_prefix="ARXIV_EMBED_")
 
-    models_dir: str = "models"
+    models_dir: str = "models/bundle"
     onnx_variant: str | None = None  # fp32 | int8; unset: the variant that encoded the corpus (manifest)
     threads: int = 0  # onnxruntime intra-op threads; 0 lets it use every core
     max_tokens: int = 512  # tokens per micro-batch and per onnxruntime call: 4 texts of 128 (benchmarks/peer.py)
@@ -20,6 +21,10 @@ class Settings(BaseSettings):
     max_k: int = 100
     max_body_bytes: int = 2_000_000
     batch_wait_ms: float = 2.0  # how long the micro-batcher waits for concurrent requests to join a batch
+    max_in_flight: int = 128  # requests being answered at once; more get 429 with Retry-After instead of a queue
+    retry_after_s: int = 1
+    api_key: SecretStr | None = None  # set: every route but /health, /ready and /metrics needs `Bearer <key>`
+    served_model_name: str = "arxiv-embed"  # the model id of /v1/models and /v1/embeddings
 
 
 settings = Settings()

@@ -3,7 +3,9 @@
 Test papers are the queries, encoded as the server encodes them; they search the whole served corpus in every
 search mode, each query paper itself excluded. The top-level P@k are the served default mode's; the classifier's
 accuracy, calibration error and reliability diagram are the served (calibrated) probabilities', beside the
-accuracy of each of its parts and of a vote of the ten nearest neighbours.
+accuracy of each of its parts and of a vote of the ten nearest neighbours. Every number goes to
+metrics/eval.json; the headline ones and the plots (P@k curve, per-category P@10 and F1, reliability, confusion)
+go through DVCLive to dvclive/evaluate.
 """
 
 from dataclasses import dataclass
@@ -12,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from arxiv_embed.atomic import atomic_path
 from arxiv_embed.bundle import load_bundle
 from arxiv_embed.data.shards import iter_batches
 from arxiv_embed.data.text import build_texts
@@ -27,11 +28,15 @@ from arxiv_embed.evaluation.metrics import (
     reliability,
     retrieval_report,
 )
-from arxiv_embed.layout import ADAPTED_CORPUS_DIR, CORPUS_DIR, METRICS_DIR, MODELS_DIR, split_path
+from arxiv_embed.layout import ADAPTED_CORPUS_DIR, CORPUS_DIR, EVALUATE_LIVE_DIR, MODELS_DIR, split_path
+from arxiv_embed.live import stage_live
 from arxiv_embed.machine import cpu_isa
 from arxiv_embed.search.index import exact_top_k
 from arxiv_embed.search.modes import SEARCH_MODES
 from arxiv_embed.stage import run_stage
+
+# what `dvc exp show` lists from DVCLive's metrics.json; metrics/eval.json holds every number
+LIVE_METRICS = ("p@1", "p@10", "p@10_lo", "p@10_hi", "mrr@10", "accuracy", "accuracy_lo", "accuracy_hi", "macro_f1")
 
 
 def category_lists(corpus_ids: np.ndarray, primary: np.ndarray) -> np.ndarray:
@@ -73,7 +78,7 @@ def main(params: Params) -> dict:
     corpus_ids, corpus_categories = bundle.papers.column("id"), bundle.papers.column("category")
     corpus_lists = category_lists(corpus_ids, corpus_categories)
     served_mode = bundle.searcher.default_mode
-    report: dict = {"search_mode": served_mode}
+    report: dict = {"search_mode": served_mode, "bundle_version": bundle.manifest["version"]}
     modes: dict = {}
     for mode in SEARCH_MODES:
         _, positions = bundle.searcher.run(mode, queries, texts, k_max + 1)
@@ -117,17 +122,18 @@ def main(params: Params) -> dict:
     if bundle.manifest["index_type"] != "flat":
         exact = exact_top_k(ADAPTED_CORPUS_DIR, queries, k_max)
         report[f"index_recall@{k_max}"] = round(recall_at_k(dense_positions, exact, k_max), 4)
-    with atomic_path(METRICS_DIR / "precision_at_k.csv") as tmp:
-        pd.DataFrame(precision_curve(labels, served_neighbours)).to_csv(tmp, index=False)
-    with atomic_path(METRICS_DIR / "eval_per_category.csv") as tmp:
-        pd.DataFrame(per_category_precision(labels, served_neighbours, k_max)).to_csv(tmp, index=False)
-    with atomic_path(METRICS_DIR / "confusion.csv") as tmp:
-        pd.DataFrame({"actual": labels, "predicted": predicted}).to_csv(tmp, index=False)
-    with atomic_path(METRICS_DIR / "classifier_f1.csv") as tmp:
-        f1 = served["per_category_f1"].items()
-        pd.DataFrame(f1, columns=["category", "f1"]).to_csv(tmp, index=False)
-    with atomic_path(METRICS_DIR / "reliability.csv") as tmp:
-        pd.DataFrame(reliability(probs, classes, labels)).to_csv(tmp, index=False)
+    with stage_live(EVALUATE_LIVE_DIR) as live:
+        for name in LIVE_METRICS:
+            live.log_metric(name, report[name], plot=False)
+        f1 = [{"category": c, "f1": v} for c, v in served["per_category_f1"].items()]
+        live.log_plot("precision_at_k", precision_curve(labels, served_neighbours), x="k", y="precision")
+        per_category = per_category_precision(labels, served_neighbours, k_max)
+        live.log_plot("eval_per_category", per_category, x="p@10", y="category", template="bar_horizontal")
+        live.log_plot("classifier_f1", f1, x="f1", y="category", template="bar_horizontal")
+        live.log_plot(
+            "reliability", reliability(probs, classes, labels), x="confidence", y="accuracy", template="scatter"
+        )
+        live.log_sklearn_plot("confusion_matrix", labels.tolist(), predicted.tolist(), name="confusion")
     return report
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.layout import ENCODER_DIR, METRICS_DIR, TOKENS_FILE, split_path
+from arxiv_embed.layout import ENCODER_DIR, FINETUNE_LIVE_DIR, TOKENS_FILE, split_path
+from arxiv_embed.live import stage_live
 from arxiv_embed.stage import run_stage
 from arxiv_embed.train.distributed import is_main_process, world_size
 from arxiv_embed.train.models import ModelConfig, load_sentence_model
@@ -37,14 +38,15 @@ def main(params: Params) -> dict | None:
         )
         rows = len(pairs)
         start = time.perf_counter()
-        curve = finetune(model, pairs, tokens, cfg, device)
+        curve = finetune(model, pairs, tokens, cfg, device, FINETUNE_LIVE_DIR)
         seconds = time.perf_counter() - start
     if not is_main_process():
         return None
+    if not curve:  # untrained: DVCLive's outs are there, empty
+        stage_live(FINETUNE_LIVE_DIR).end()
+        (FINETUNE_LIVE_DIR / "plots").mkdir(exist_ok=True)
     with atomic_path(ENCODER_DIR, is_dir=True) as tmp:
         save_model(model, tmp)
-    with atomic_path(METRICS_DIR / "train_loss.csv") as tmp:
-        pd.DataFrame(curve, columns=["step", "epoch", "loss"]).to_csv(tmp, index=False)
     texts_per_row = cfg.spec.texts_per_row
     return {
         "device": device,

@@ -19,7 +19,7 @@ MAX_EXAMPLES = 30  # per operation and phase: about 350 requests, 10 s
 
 
 def test_schemathesis_finds_no_contract_failure(pipeline_repo: Path, tmp_path: Path) -> None:
-    proc, url = start_server(["-m", "serve"], pipeline_repo / "models", {})
+    proc, url = start_server(["-m", "serve"], pipeline_repo / "models/bundle", {})
     try:
         result = run(
             [

@@ -55,7 +55,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
 
 @pytest.fixture(scope="module")
 def url(pipeline_repo: Path) -> Iterator[str]:
-    proc, base = start_server(["-m", "serve"], pipeline_repo / "models", {})
+    proc, base = start_server(["-m", "serve"], pipeline_repo / "models/bundle", {})
     yield base
     proc.terminate()
     proc.wait(timeout=30)

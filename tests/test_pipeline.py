@@ -81,7 +81,14 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     assert {"torch", "sentence-transformers", "transformers"} <= set(train["versions"])
     tokens = metrics(pipeline_repo, "tokenize")
     assert tokens["texts"] == sub["train_papers"] and 0 < tokens["mean_length"] <= 64
-    assert (pipeline_repo / "metrics" / "train_loss.csv").read_text().count("\n") > 1
+    live = json.loads((pipeline_repo / "dvclive/finetune/metrics.json").read_text())  # DVCLive's, every step
+    steps = {}
+    for name in ("loss", "learning_rate"):
+        rows = (pipeline_repo / f"dvclive/finetune/plots/metrics/{name}.tsv").read_text().splitlines()
+        assert rows[0] == f"step\t{name}", rows[0]
+        steps[name] = [int(row.split("\t")[0]) for row in rows[1:]]
+    assert steps["loss"] == steps["learning_rate"] == list(range(live["step"]))
+    assert round(live["loss"], 4) == train["final_loss"]  # what `dvc exp show` lists: the last step's
     assert any((pipeline_repo / "wandb").glob("offline-run-*")), "W&B logs offline by default"
     onnx = metrics(pipeline_repo, "onnx")
     assert onnx["fp32_min_cosine"] >= 0.999
@@ -121,9 +128,13 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     emb = np.load(pipeline_repo / "data/embeddings/test.npz")
     np.testing.assert_allclose(np.linalg.norm(emb["vectors"], axis=1), 1.0, atol=1e-5)
     assert emb["vectors"].dtype == np.float32 and len(emb["ids"]) == sub["test_papers"]
-    plots = ("category_counts", "confusion", "precision_at_k", "eval_per_category", "classifier_f1", "reliability")
-    for plot in (*plots, "adapter_loss", "search_fusion"):
+    for plot in ("category_counts", "adapter_loss", "search_fusion"):
         assert (pipeline_repo / "metrics" / f"{plot}.csv").is_file(), plot
+    live = pipeline_repo / "dvclive/evaluate"
+    assert json.loads((live / "metrics.json").read_text())["p@10"] == ev["p@10"]
+    for plot in ("precision_at_k", "eval_per_category", "classifier_f1", "reliability"):
+        assert json.loads((live / f"plots/custom/{plot}.json").read_text()), plot  # a list of points
+    assert len(json.loads((live / "plots/sklearn/confusion.json").read_text())) == ev["queries"]
     assert (pipeline_repo / "metrics" / "embedding_map.png").read_bytes().startswith(b"\x89PNG")
     shown = run(["dvc", "metrics", "show", "--json"], pipeline_repo).stdout
     assert "metrics/baseline.json" in shown and "metrics/eval.json" in shown
@@ -142,7 +153,7 @@ def test_classifier_param_reruns_only_downstream(pipeline_repo: Path) -> None:
     status = run(["dvc", "status"], pipeline_repo).stdout
     assert "fit_classifier" in status and "finetune" not in status and "embed" not in status
     out = run(["dvc", "repro"], pipeline_repo).stdout
-    assert stages_run(out) == {"fit_classifier", "drift", "manifest", "evaluate"}, out
+    assert stages_run(out) == {"fit_classifier", "drift", "manifest", "evaluate", "bundle"}, out
 
 
 def test_push_pull_round_trip_through_local_remote(pipeline_repo: Path, tmp_path: Path) -> None:
@@ -163,7 +174,7 @@ def test_pull_request_comment_compares_two_real_runs(pipeline_repo: Path) -> Non
     ).stdout
     assert "metrics/classifier.json" in body and "val_log_loss_uncalibrated" in body
     assert "classifier.C" in body and "| 10" in body
-    assert "| k | HEAD | this PR | change |" in body
+    assert "| k | HEAD | this PR | change |" in body and "| step | HEAD | this PR | change |" in body
 
 
 def test_experiment_table_from_dvc_exp_show(pipeline_repo: Path) -> None:
@@ -274,7 +285,9 @@ def test_two_queued_experiments_run_at_once_without_touching_each_other(pipeline
         stop_workers(pipeline_repo)
     logs = {name: run(["dvc", "queue", "logs", name], pipeline_repo, check=False).stdout for name in states}
     assert states == {"c-small": "Success", "c-large": "Success"}, {name: log[-2000:] for name, log in logs.items()}
-    assert all(stages_run(log) == {"fit_classifier", "drift", "manifest", "evaluate"} for log in logs.values()), logs
+    assert all(
+        stages_run(log) == {"fit_classifier", "drift", "manifest", "evaluate", "bundle"} for log in logs.values()
+    ), logs
     assert (pipeline_repo / "dvc.lock").read_text() == workspace
     assert "up to date" in run(["dvc", "status"], pipeline_repo).stdout
     shown = json.loads(run(["dvc", "exp", "show", "--json"], pipeline_repo).stdout)

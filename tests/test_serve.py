@@ -28,13 +28,14 @@ from benchmarks.serve import start_server
 from serve.app import create_app
 from serve.batcher import MicroBatcher
 from serve.settings import Settings, settings
+from tests.conftest import run
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def models_dir(pipeline_repo: Path) -> Path:
-    return pipeline_repo / "models"
+    return pipeline_repo / "models/bundle"
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +44,20 @@ def client(models_dir: Path):
         yield c
 
 
-def test_health_ready_and_page(client: TestClient) -> None:
+def test_health_ready_and_page(client: TestClient, pipeline_repo: Path) -> None:
     assert client.get("/health").json() == {"status": "ok"}
     ready = client.get("/ready").json()
     assert ready["status"] == "ready" and ready["dim"] == 384 and ready["onnx_variant"] == "int8"
     assert ready["index_size"] > 0 and "adapter/onnx/model.onnx" in ready["artifact_hashes"]
     assert ready["search_mode"] in SEARCH_MODES
+    commit = run(["git", "rev-parse", "HEAD"], pipeline_repo).stdout.strip()
+    # the run that built it: the plain repro, or an experiment whose bundle the run cache restored (test_pipeline)
+    assert ready["provenance"] == {**ready["provenance"], "git_commit": commit, "git_dirty": True}
+    evaluation = json.loads((pipeline_repo / "metrics/eval.json").read_text())
+    assert (
+        ready["metrics"]["p@10"] == evaluation["p@10"] and ready["metrics"]["accuracy_lo"] == evaluation["accuracy_lo"]
+    )
+    assert ready["release"] is None  # not fetched from the registry
     page = client.get("/")
     assert page.status_code == 200 and "<textarea" in page.text
     assert "/search" in client.get("/openapi.json").json()["paths"]

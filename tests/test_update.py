@@ -89,7 +89,7 @@ def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Pat
         Served(revised["id"], DAY, "A revised title for an indexed paper", revised["abstract"], revised["categories"]),
         Served(withdrawn["id"], DAY, deleted=True),
     ]
-    models = repo / "models"
+    models = repo / "models/bundle"  # what the server serves: `make update` replaces it whole
     proc, url = start_server(["-m", "serve"], models, {})
     try:
         before = ready(url)
@@ -102,7 +102,14 @@ def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Pat
                 time.sleep(1)  # and some more requests on the new bundle
         assert sum("resumptionToken" in q for q in oai.requests) == 3  # 32 records in pages of 10
         shard = f"0001-{DAY}"
-        assert stages_run(out.stdout) == {f"embed_harvest@{shard}", "live_index", "drift", "manifest", "evaluate"}
+        assert stages_run(out.stdout) == {
+            f"embed_harvest@{shard}",
+            "live_index",
+            "drift",
+            "manifest",
+            "evaluate",
+            "bundle",
+        }
         assert len(load.codes) > 50 and set(load.codes) == {200}, {c: load.codes.count(c) for c in set(load.codes)}
 
         assert after["harvest_shards"] == 1 and after["newest_paper_date"] == DAY

@@ -1,9 +1,10 @@
-"""Build the body of a pull-request comment: metrics, params and P@k curve of this run against a base revision.
+"""Build the body of a pull-request comment: metrics, params and plots of this run against a base revision.
 
     python -m tools.pr_comment --base origin/main > comment.md
 
-Uses DVC's own diffs (`dvc metrics diff --md`, `dvc params diff --md`); the P@k curve, which a comment cannot draw,
-becomes a table of both revisions side by side. `dvc plots diff` renders the full plots as HTML for the CI artifact.
+Uses DVC's own diffs (`dvc metrics diff --md`, `dvc params diff --md`). The plots a comment cannot draw, the
+curves that DVCLive logs (the P@k curve of evaluate, the fine-tuning loss by step), become tables of both
+revisions side by side. `dvc plots diff` renders every plot as HTML for the CI artifact.
 """
 
 from __future__ import annotations
@@ -11,10 +12,24 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
-CURVE = "metrics/precision_at_k.csv"
+
+class Curve(NamedTuple):
+    title: str
+    path: str  # a DVCLive plot: JSON points (log_plot) or a TSV of step and value (log_metric)
+    x: str
+    y: str
+    rows: int  # at most this many rows in the table, evenly spaced
+
+
+CURVES = [
+    Curve("P@k (test papers as queries)", "dvclive/evaluate/plots/custom/precision_at_k.json", "k", "precision", 10),
+    Curve("Fine-tuning loss by step", "dvclive/finetune/plots/metrics/loss.tsv", "step", "loss", 8),
+]
 
 
 def dvc(*args: str, repo: Path) -> str:
@@ -24,39 +39,45 @@ def dvc(*args: str, repo: Path) -> str:
     return proc.stdout.strip()
 
 
-def curve_at(rev: str | None, repo: Path) -> dict[str, str]:
-    """k -> precision from the P@k plot file, at a git revision or in the workspace."""
+def points_at(curve: Curve, rev: str | None, repo: Path) -> dict[str, float]:
+    """x -> y of a plot file, at a git revision or in the workspace; empty where it does not exist."""
     if rev is None:
-        path = repo / CURVE
+        path = repo / curve.path
         text = path.read_text() if path.is_file() else ""
     else:
-        proc = subprocess.run(["git", "show", f"{rev}:{CURVE}"], cwd=repo, capture_output=True, text=True)
+        proc = subprocess.run(["git", "show", f"{rev}:{curve.path}"], cwd=repo, capture_output=True, text=True)
         text = proc.stdout if proc.returncode == 0 else ""
-    return {row["k"]: row["precision"] for row in csv.DictReader(io.StringIO(text))}
+    if not text:
+        return {}
+    rows = json.loads(text) if curve.path.endswith(".json") else csv.DictReader(io.StringIO(text), delimiter="\t")
+    return {str(row[curve.x]): float(row[curve.y]) for row in rows}
 
 
-def curve_table(base: str, repo: Path) -> str:
-    old, new = curve_at(base, repo), curve_at(None, repo)
+def curve_table(curve: Curve, base: str, repo: Path) -> str:
+    old, new = points_at(curve, base, repo), points_at(curve, None, repo)
     if not new:
-        return "_no P@k curve in this run_"
-    lines = [f"| k | {base} | this PR | change |", "|---|---|---|---|"]
-    for k, precision in new.items():
-        change = f"{float(precision) - float(old[k]):+.4f}" if k in old else "-"
-        lines.append(f"| {k} | {old.get(k, '-')} | {precision} | {change} |")
+        return f"_no {curve.path} in this run_"
+    xs = list(new)
+    shown = sorted({xs[round(i * (len(xs) - 1) / max(curve.rows - 1, 1))] for i in range(curve.rows)}, key=xs.index)
+    lines = [f"| {curve.x} | {base} | this PR | change |", "|---|---|---|---|"]
+    for x in shown:
+        change = f"{new[x] - old[x]:+.4f}" if x in old else "-"
+        before = f"{old[x]:.4f}" if x in old else "-"
+        lines.append(f"| {x} | {before} | {new[x]:.4f} | {change} |")
     return "\n".join(lines)
 
 
 def build(base: str, repo: Path) -> str:
     metrics = dvc("metrics", "diff", base, "--md", repo=repo) or "_no metric changed_"
     params = dvc("params", "diff", base, "--md", repo=repo) or "_no param changed_"
+    curves = [part for c in CURVES for part in (f"### {c.title}", curve_table(c, base, repo))]
     return "\n\n".join(
         [
             f"## arxiv-embed: metrics against `{base}`",
             metrics,
             "### Params",
             params,
-            "### P@k (test papers as queries)",
-            curve_table(base, repo),
+            *curves,
             "_Full plots: the `plots` artifact of this workflow run (`dvc plots diff`)._",
         ]
     )

@@ -19,8 +19,10 @@ import torch
 from datasets import Dataset
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, field_validator
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+from transformers.integrations import DVCLiveCallback
 
 from arxiv_embed.errors import ParamError, PipelineError
+from arxiv_embed.live import stage_live
 from arxiv_embed.params import Count, params_section
 from arxiv_embed.train.batching import column_array
 from arxiv_embed.train.distributed import is_main_process, world_size
@@ -145,10 +147,23 @@ def make_loss(model: SentenceTransformer, pairs: Dataset, cfg: TrainConfig, worl
     return cfg.spec.build(model, int(column_array(pairs, "label").max()) + 1, world > 1, cfg)
 
 
+def live_callbacks(live_dir: Path | None) -> list[DVCLiveCallback]:
+    """DVCLive's trainer callback on rank 0: loss, learning rate and gradient norm at every step, in `live_dir`."""
+    if live_dir is None or not is_main_process():
+        return []
+    return [DVCLiveCallback(live=stage_live(live_dir))]
+
+
 def finetune(
-    model: SentenceTransformer, pairs: Dataset, tokens: TokenCache, cfg: TrainConfig, device: str
+    model: SentenceTransformer,
+    pairs: Dataset,
+    tokens: TokenCache,
+    cfg: TrainConfig,
+    device: str,
+    live_dir: Path | None = None,
 ) -> list[dict]:
-    """Train `model` in place; return the logged loss curve as [{'step', 'epoch', 'loss'}].
+    """Train `model` in place, logging each step to DVCLive in `live_dir` (None: not at all) and to W&B unless
+    `train.wandb` is off; return the loss curve as [{'step', 'epoch', 'loss'}].
 
     `train.batch_size` is the global batch, whatever the loss and the number of torchrun ranks.
     """
@@ -166,7 +181,7 @@ def finetune(
             seed=cfg.seed,
             data_seed=cfg.seed,
             batch_sampler=batch_sampler(cfg.spec, pairs, tokens, world_size()),
-            logging_steps=max(1, steps // 50),
+            logging_steps=1,
             save_strategy="no",
             report_to=["wandb"] if cfg.wandb != "off" else "none",
             run_name=f"finetune-{cfg.loss}",
@@ -185,8 +200,11 @@ def finetune(
             train_dataset=pairs,
             loss=loss,
             data_collator=TokenCollator(tokens, _text_columns(pairs)),
+            callbacks=live_callbacks(live_dir),
         )
         trainer.train()
+    if live_dir is not None:  # the trainer's arguments (its scratch folder among them) are not the stage's params
+        (live_dir / "params.yaml").unlink(missing_ok=True)
     return [
         {"step": e["step"], "epoch": round(e.get("epoch", 0.0), 4), "loss": e["loss"]}
         for e in trainer.state.log_history

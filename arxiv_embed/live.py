@@ -1,0 +1,17 @@
+"""DVCLive inside the pipeline: each stage that logs has a folder of its own, declared as its outs in dvc.yaml.
+
+DVCLive writes metrics.json (what `dvc exp show` lists) and plots/ (what `dvc plots diff` overlays) there. The
+stage's outs are dvc.yaml's to declare, so DVCLive writes no dvc.yaml, no report and saves no experiment itself:
+`dvc exp run` does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dvclive import Live
+
+
+def stage_live(folder: Path) -> Live:
+    """A DVCLive logger over `folder` (emptied first) for one pipeline stage."""
+    return Live(str(folder), dvcyaml=None, save_dvc_exp=False, report=None)

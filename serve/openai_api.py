@@ -1,0 +1,67 @@
+"""OpenAI-compatible embeddings (`POST /v1/embeddings`, `GET /v1/models`), as TEI and infinity serve them.
+
+The official `openai` client, LangChain's and LlamaIndex's OpenAI embeddings work against the server unchanged
+(`base_url=http://host:8000/v1`). The vectors are /embed's: same encoder, same micro-batcher.
+"""
+
+import base64
+
+import numpy as np
+from fastapi import APIRouter, HTTPException
+from fastapi.params import Depends
+
+from serve.schemas import (
+    Embedding,
+    EmbeddingsResponse,
+    EmbeddingsUsage,
+    ErrorDetail,
+    ModelCard,
+    ModelList,
+    RequestModels,
+)
+from serve.settings import Settings
+from serve.state import Current, State
+
+OWNER = "arxiv-embed"
+
+
+def openai_router(cfg: Settings, requests: RequestModels, dependencies: list[Depends], responses: dict) -> APIRouter:
+    """The /v1 routes of an app built with `cfg` and its request models."""
+    router = APIRouter(prefix="/v1", tags=["openai"], dependencies=dependencies)
+    name = cfg.served_model_name
+    errors = {
+        **responses,
+        400: {"model": ErrorDetail, "description": "`dimensions` other than the served one, or a body not UTF-8"},
+        404: {"model": ErrorDetail, "description": "`model` is not the served model"},
+    }
+
+    @router.get("/models", response_model=ModelList, responses=responses)
+    async def models(served: Current) -> ModelList:
+        """The served model, the one id that /v1/embeddings takes."""
+        return ModelList(data=[ModelCard(id=name, created=served.loaded_at, owned_by=OWNER)])
+
+    @router.post("/embeddings", response_model=EmbeddingsResponse, responses=errors)
+    async def embeddings(body: requests.embeddings, state: State, served: Current) -> EmbeddingsResponse:
+        """L2-normalised embeddings in OpenAI's response shape; usage counts the tokens the encoder read."""
+        if body.model != name:
+            raise HTTPException(404, f"model {body.model!r} is not served here; this server serves {name!r}")
+        dim = served.bundle.manifest["dim"]
+        if body.dimensions is not None and body.dimensions != dim:
+            raise HTTPException(
+                400,
+                f"dimensions={body.dimensions} cannot be served: this model's vectors have {dim} dimensions and "
+                "were not trained to be cut shorter",
+            )
+        texts = [body.input] if isinstance(body.input, str) else body.input
+        vectors, tokens = await state.encode(served, texts)
+        if body.encoding_format == "base64":
+            rows = [base64.b64encode(v.astype("<f4").tobytes()).decode() for v in vectors]
+        else:
+            rows = np.asarray(vectors, dtype=np.float32).tolist()
+        return EmbeddingsResponse(
+            data=[Embedding(index=i, embedding=row) for i, row in enumerate(rows)],
+            model=name,
+            usage=EmbeddingsUsage(prompt_tokens=tokens, total_tokens=tokens),
+        )
+
+    return router

@@ -1,0 +1,147 @@
+"""What a running server holds: the bundle it serves (swapped on SIGHUP), its micro-batcher and its collectors.
+
+Endpoints get both through FastAPI dependencies (`State`, `Current`), so that a request keeps the bundle it
+started with to its end even when a reload swaps another in meanwhile.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import faiss
+import numpy as np
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from arxiv_embed.bundle import Bundle, load_bundle
+from serve.batcher import MicroBatcher
+from serve.schemas import Paper, SearchHit
+from serve.settings import Settings
+
+log = logging.getLogger(__name__)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Served:
+    """One loaded bundle with its own micro-batcher, and how many requests are using it."""
+
+    def __init__(self, bundle: Bundle, cfg: Settings) -> None:
+        self.bundle = bundle
+        self.search_threads = cfg.search_threads
+        self.batcher = MicroBatcher(bundle.encoder, cfg.max_tokens, cfg.batch_wait_ms)
+        self.in_flight = 0
+        self.loaded_at = int(time.time())  # the `created` of /v1/models
+
+    @property
+    def version(self) -> str:
+        return self.bundle.manifest["version"]
+
+    async def retire(self) -> None:
+        """Stop the batcher once the requests that started on this bundle have finished."""
+        while self.in_flight:
+            await asyncio.sleep(0.05)
+        await self.batcher.stop()
+
+    def search(self, mode: str, queries: np.ndarray | None, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Search in `mode` on the calling (worker) thread; OpenMP's thread count is per thread, so it is set here."""
+        faiss.omp_set_num_threads(self.search_threads)
+        return self.bundle.searcher.run(mode, queries, [text], k)
+
+    def stored_vector(self, paper_id: str) -> np.ndarray | None:
+        """The indexed vector of a paper, as a (1, dim) query; None for an unknown id."""
+        position = self.bundle.papers.position(paper_id)
+        return None if position is None else self.bundle.index.vector(position)[None, :]
+
+    def hits(self, scores: np.ndarray, positions: np.ndarray, skip_id: str | None) -> list[SearchHit]:
+        """Search results labelled from the paper store, best first, without the query paper itself."""
+        found = [(float(s), int(p)) for s, p in zip(scores, positions, strict=True) if p >= 0]
+        rows = self.bundle.papers.rows([p for _, p in found])
+        return [
+            SearchHit(id=paper_id, title=title, category=category, score=round(score, 6))
+            for (score, _), (paper_id, title, category) in zip(found, rows, strict=True)
+            if paper_id != skip_id
+        ]
+
+    def paper(self, paper_id: str) -> Paper | None:
+        position = self.bundle.papers.position(paper_id)
+        if position is None:
+            return None
+        ((found_id, title, category),) = self.bundle.papers.rows([position])
+        return Paper(id=found_id, title=title, category=category)
+
+
+class ServerState:
+    """What the endpoints share: the bundle being served (swapped on SIGHUP) and the Prometheus collectors."""
+
+    def __init__(self, bundle: Bundle, cfg: Settings) -> None:
+        self.cfg = cfg
+        self.current = Served(bundle, cfg)
+        self.reload_lock = asyncio.Lock()
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "arxiv_embed_requests_total", "HTTP requests", ["method", "path", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "arxiv_embed_request_seconds",
+            "HTTP request latency",
+            ["method", "path"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.encoded = Counter("arxiv_embed_texts_encoded_total", "texts encoded", registry=self.registry)
+        self.reloads = Counter(
+            "arxiv_embed_reloads_total", "bundle reloads on SIGHUP", ["outcome"], registry=self.registry
+        )
+
+    async def encode(self, served: Served, texts: list[str]) -> tuple[np.ndarray, int]:
+        """The texts' vectors, and how many tokens the encoder read for them."""
+        self.encoded.inc(len(texts))
+        return await served.batcher.embed_counting(texts)
+
+    async def reload(self) -> bool:
+        """Load and verify the bundle in `models_dir` beside the served one, then swap it in; False if refused."""
+        async with self.reload_lock:
+            old = self.current
+            try:
+                bundle = await run_in_threadpool(
+                    load_bundle, self.cfg.models_dir, self.cfg.onnx_variant, self.cfg.threads, self.cfg.max_tokens
+                )
+            except Exception as err:  # noqa: BLE001 - any broken bundle is refused; the old one keeps serving
+                log.error("reload refused, still serving bundle %s: %s", old.version, err)
+                self.reloads.labels("refused").inc()
+                return False
+            new = Served(bundle, self.cfg)
+            new.batcher.start()
+            self.current = new
+            self.reloads.labels("swapped").inc()
+            m = bundle.manifest
+            log.info(
+                "now serving bundle %s (%d papers, newest %s), was %s",
+                new.version,
+                m["corpus_size"],
+                m["newest_datestamp"],
+                old.version,
+            )
+        await old.retire()
+        return True
+
+
+def get_state(request: Request) -> ServerState:
+    return request.app.state.server
+
+
+async def get_served(request: Request) -> AsyncIterator[Served]:
+    """The bundle a request uses from start to end, even if a reload swaps another in meanwhile."""
+    served = request.app.state.server.current
+    served.in_flight += 1
+    try:
+        yield served
+    finally:
+        served.in_flight -= 1
+
+
+State = Annotated[ServerState, Depends(get_state)]
+Current = Annotated[Served, Depends(get_served)]

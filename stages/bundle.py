@@ -1,0 +1,48 @@
+"""Stage bundle: the served files, their manifest, the run that built them and how they scored, in one folder.
+
+models/bundle is one DVC out and the artifact `arxiv-embed` of dvc.yaml: what `gto register` versions,
+`dvc artifacts get` fetches and the image serves. Its manifest is models/manifest.json (the files and their
+hashes, which the evaluate stage loaded) plus `provenance` (git commit, experiment) and `metrics` (the headline
+test numbers of metrics/eval.json, which must have evaluated these very files).
+"""
+
+import json
+from dataclasses import dataclass
+
+from arxiv_embed.bundle import MANIFEST_FILE, BundleError, assemble_bundle
+from arxiv_embed.layout import BUNDLE_DIR, METRICS_DIR, MODELS_DIR
+from arxiv_embed.provenance import build_provenance
+from arxiv_embed.stage import run_stage
+
+EVAL_FILE = METRICS_DIR / "eval.json"
+HEADLINE_METRICS = (
+    "search_mode",
+    "p@10",
+    "p@10_lo",
+    "p@10_hi",
+    "accuracy",
+    "accuracy_lo",
+    "accuracy_hi",
+    "macro_f1",
+    "queries",
+)
+
+
+@dataclass(frozen=True)
+class Params:
+    """No params: the bundle is what the earlier stages made and measured."""
+
+
+def main(params: Params) -> dict:
+    manifest = json.loads((MODELS_DIR / MANIFEST_FILE).read_text())
+    evaluation = json.loads(EVAL_FILE.read_text())
+    if evaluation.get("bundle_version") != manifest["version"]:
+        raise BundleError(f"{EVAL_FILE} is of another bundle than {MODELS_DIR / MANIFEST_FILE}: run dvc repro")
+    extra = {"provenance": build_provenance(), "metrics": {k: evaluation[k] for k in HEADLINE_METRICS}}
+    assemble_bundle(MODELS_DIR, manifest, extra, BUNDLE_DIR)
+    sizes = [(BUNDLE_DIR / name).stat().st_size for name in manifest["files"]]
+    return {"version": manifest["version"], "files": len(sizes), "megabytes": round(sum(sizes) / 1e6, 1)}
+
+
+if __name__ == "__main__":
+    run_stage("bundle", main, Params)
