@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,8 +21,8 @@ class Settings(BaseSettings):
     max_k: int = 100
     max_body_bytes: int = 2_000_000
     batch_wait_ms: float = 2.0  # how long the micro-batcher waits for concurrent requests to join a batch
-    max_in_flight: int = 128  # requests being answered at once; more get 429 with Retry-After instead of a queue
-    retry_after_s: int = 1
+    max_in_flight: PositiveInt = 128  # requests being answered at once; more get 429 and Retry-After, not a queue
+    retry_after_s: PositiveInt = 1
     api_key: SecretStr | None = None  # set: every route but /health, /ready and /metrics needs `Bearer <key>`
     served_model_name: str = "arxiv-embed"  # the model id of /v1/models and /v1/embeddings
 
