@@ -47,10 +47,7 @@ class MicroBatcher:
             self.worker.cancel()
             await asyncio.gather(self.worker, return_exceptions=True)
 
-    async def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return (await self.embed_counting(texts))[0]
-
-    async def embed_counting(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
+    async def embed(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
         """The texts' vectors and the number of tokens encoded for them (special tokens in, truncated ones out)."""
         loop = asyncio.get_running_loop()
         encodings = await loop.run_in_executor(None, self.encoder.tokenize, texts)

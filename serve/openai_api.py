@@ -6,7 +6,6 @@ The official `openai` client, LangChain's and LlamaIndex's OpenAI embeddings wor
 
 import base64
 
-import numpy as np
 from fastapi import APIRouter, HTTPException
 from fastapi.params import Depends
 
@@ -57,7 +56,7 @@ def openai_router(cfg: Settings, requests: RequestModels, dependencies: list[Dep
         if body.encoding_format == "base64":
             rows = [base64.b64encode(v.astype("<f4").tobytes()).decode() for v in vectors]
         else:
-            rows = np.asarray(vectors, dtype=np.float32).tolist()
+            rows = vectors.tolist()
         return EmbeddingsResponse(
             data=[Embedding(index=i, embedding=row) for i, row in enumerate(rows)],
             model=name,

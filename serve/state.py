@@ -99,7 +99,7 @@ class ServerState:
     async def encode(self, served: Served, texts: list[str]) -> tuple[np.ndarray, int]:
         """The texts' vectors, and how many tokens the encoder read for them."""
         self.encoded.inc(len(texts))
-        return await served.batcher.embed_counting(texts)
+        return await served.batcher.embed(texts)
 
     async def reload(self) -> bool:
         """Load and verify the bundle in `models_dir` beside the served one, then swap it in; False if refused."""

@@ -10,22 +10,12 @@ import json
 from dataclasses import dataclass
 
 from arxiv_embed.bundle import MANIFEST_FILE, BundleError, assemble_bundle
+from arxiv_embed.evaluation.metrics import HEADLINE_METRICS
 from arxiv_embed.layout import BUNDLE_DIR, METRICS_DIR, MODELS_DIR
 from arxiv_embed.provenance import build_provenance
 from arxiv_embed.stage import run_stage
 
 EVAL_FILE = METRICS_DIR / "eval.json"
-HEADLINE_METRICS = (
-    "search_mode",
-    "p@10",
-    "p@10_lo",
-    "p@10_hi",
-    "accuracy",
-    "accuracy_lo",
-    "accuracy_hi",
-    "macro_f1",
-    "queries",
-)
 
 
 @dataclass(frozen=True)
@@ -38,7 +28,10 @@ def main(params: Params) -> dict:
     evaluation = json.loads(EVAL_FILE.read_text())
     if evaluation.get("bundle_version") != manifest["version"]:
         raise BundleError(f"{EVAL_FILE} is of another bundle than {MODELS_DIR / MANIFEST_FILE}: run dvc repro")
-    extra = {"provenance": build_provenance(), "metrics": {k: evaluation[k] for k in HEADLINE_METRICS}}
+    extra = {
+        "provenance": build_provenance(),
+        "metrics": {k: evaluation[k] for k in ("search_mode", *HEADLINE_METRICS, "queries")},
+    }
     assemble_bundle(MODELS_DIR, manifest, extra, BUNDLE_DIR)
     sizes = [(BUNDLE_DIR / name).stat().st_size for name in manifest["files"]]
     return {"version": manifest["version"], "files": len(sizes), "megabytes": round(sum(sizes) / 1e6, 1)}

@@ -18,6 +18,7 @@ from arxiv_embed.bundle import load_bundle
 from arxiv_embed.data.shards import iter_batches
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.evaluation.metrics import (
+    HEADLINE_METRICS,
     EvaluateConfig,
     classification_report,
     expected_calibration_error,
@@ -34,9 +35,6 @@ from arxiv_embed.machine import cpu_isa
 from arxiv_embed.search.index import exact_top_k
 from arxiv_embed.search.modes import SEARCH_MODES
 from arxiv_embed.stage import run_stage
-
-# what `dvc exp show` lists from DVCLive's metrics.json; metrics/eval.json holds every number
-LIVE_METRICS = ("p@1", "p@10", "p@10_lo", "p@10_hi", "mrr@10", "accuracy", "accuracy_lo", "accuracy_hi", "macro_f1")
 
 
 def category_lists(corpus_ids: np.ndarray, primary: np.ndarray) -> np.ndarray:
@@ -123,7 +121,7 @@ def main(params: Params) -> dict:
         exact = exact_top_k(ADAPTED_CORPUS_DIR, queries, k_max)
         report[f"index_recall@{k_max}"] = round(recall_at_k(dense_positions, exact, k_max), 4)
     with stage_live(EVALUATE_LIVE_DIR) as live:
-        for name in LIVE_METRICS:
+        for name in HEADLINE_METRICS:
             live.log_metric(name, report[name], plot=False)
         f1 = [{"category": c, "f1": v} for c, v in served["per_category_f1"].items()]
         live.log_plot("precision_at_k", precision_curve(labels, served_neighbours), x="k", y="precision")

@@ -102,8 +102,8 @@ def test_micro_batcher_cuts_by_tokens_and_answers_each_caller(models_dir: Path, 
         batcher.start()
         try:
             await batcher.embed(texts[:1])  # alone: the batcher learns there is no company
-            answers = await asyncio.gather(*(batcher.embed([t]) for t in texts), batcher.embed(texts))
-            lone = await batcher.embed(texts[:1])
+            answers = [v for v, _ in await asyncio.gather(*(batcher.embed([t]) for t in texts), batcher.embed(texts))]
+            lone, _ = await batcher.embed(texts[:1])
             return answers, lone, batcher.company
         finally:
             await batcher.stop()

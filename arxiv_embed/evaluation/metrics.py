@@ -37,6 +37,8 @@ def mrr_at_k(relevant: np.ndarray, k: int) -> float:
 
 
 BOOTSTRAP_SAMPLES = 1000
+# the numbers an experiment is judged by: what `dvc exp show` lists from DVCLive and a bundle's manifest carries
+HEADLINE_METRICS = ("p@1", "p@10", "p@10_lo", "p@10_hi", "mrr@10", "accuracy", "accuracy_lo", "accuracy_hi", "macro_f1")
 
 
 def relevance(query_labels: Sequence[str], result_labels: np.ndarray) -> np.ndarray:
