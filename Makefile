@@ -1,13 +1,21 @@
 # Every target creates what it needs (the venv, pinned installs) and is safe to run again.
 VENV   ?= .venv
 PYTHON ?= python3
-SAMPLE ?= $(abspath ../shared/data/arxiv-papers.jsonl.gz)
+# The shared sample of real papers; dvc.lock records it relative to the checkout, so the lock reads the same on
+# every machine. Any local file: SAMPLE=path/to/papers.jsonl.gz (snapshot JSON lines, Parquet or CSV).
+SAMPLE ?= ../shared/data/arxiv-papers.jsonl.gz
+SOURCE = $(shell realpath -m --relative-to=$(CURDIR) $(SAMPLE))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
-# torch's CPU build (2.13.0+cpu) is not on PyPI: point TORCH_WHEELS at a folder or index page that holds it.
-TORCH_WHEELS ?= /opt/wheels
+# torch's CPU build (2.13.0+cpu) is not on PyPI but on PyTorch's own wheel page; TORCH_WHEELS may name a folder
+# or another find-links page instead, and a folder that pip's PIP_FIND_LINKS already names is used as it is.
+TORCH_WHEELS ?= $(or $(PIP_FIND_LINKS),https://download.pytorch.org/whl/cpu/torch/)
+FIND_TORCH = $(foreach w,$(TORCH_WHEELS),--find-links $(w))
+LOCK ?= requirements/dev.txt
 LOCK_DIR ?= requirements
-LOCK_FLAGS = --generate-hashes --find-links $(TORCH_WHEELS) --python-version 3.11 \
+LOCK_FLAGS = --generate-hashes $(FIND_TORCH) --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28 --custom-compile-command 'make lock'
+# The local server's pid while `make serve` or `make quickstart` runs: `make update` signals it to swap.
+SERVE_PID ?= .serve.pid
 
 ARTIFACT ?= arxiv-embed
 IMAGE ?= arxiv-embed
@@ -16,42 +24,67 @@ BUMP ?= minor
 TAG = $(or $(STAGE),$(VERSION),latest)
 FETCHED = $(if $(STAGE)$(VERSION),build/bundle)
 
-.PHONY: setup lock repro repro-sample update test lint params deps docs serve register image container
+.PHONY: setup setup-gpu lock repro repro-sample quickstart update test lint params deps docs serve register image \
+	container
 
+## The virtual environment .venv from the hashed lock (pip install --require-hashes --no-deps), then the project.
 setup: $(VENV)/.installed
 
 # Every version comes from the hashed lock; the project itself is installed without resolving anything.
-$(VENV)/.installed: pyproject.toml requirements/dev.txt
+$(VENV)/.installed: pyproject.toml $(LOCK)
+	@$(PYTHON) tools/check_platform.py
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --require-hashes --no-deps -r requirements/dev.txt
+	$(VENV)/bin/pip install -q --require-hashes --no-deps $(FIND_TORCH) -r $(LOCK)
 	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+## Swap torch's CPU build for the CUDA one of the same version (requirements/gpu.txt, hash-locked, from PyPI;
+## several GB) for the `gpu` profile: `dvc exp run -S profile=gpu`.
+setup-gpu: setup
+	env -u PIP_FIND_LINKS $(VENV)/bin/pip install -q --require-hashes --no-deps --force-reinstall -r $(LOCK_DIR)/gpu.txt
+	python -c "import torch; print('torch', torch.__version__, 'sees', torch.cuda.device_count(), 'GPU(s)')"
 
 ## Re-resolve the locks after editing pyproject.toml (keeps every pin that still fits; `uv pip compile --upgrade` moves them).
 lock: setup
 	uv pip compile pyproject.toml --extra pipeline --extra ray --extra dev $(LOCK_FLAGS) -o $(LOCK_DIR)/dev.txt
 	uv pip compile pyproject.toml --extra serve $(LOCK_FLAGS) -c $(LOCK_DIR)/dev.txt -o $(LOCK_DIR)/serve.txt
+	sed -n 's/^\([A-Za-z0-9._-]*==[^ ]*\).*/\1/p' $(LOCK_DIR)/dev.txt | grep -v '^torch==' > $(LOCK_DIR)/.dev-pins-but-torch.txt
+	echo "torch==$$(sed -n 's/^torch==\([0-9.]*\)+cpu.*/\1/p' $(LOCK_DIR)/dev.txt)" | uv pip compile - \
+		-c $(LOCK_DIR)/.dev-pins-but-torch.txt $(subst $(FIND_TORCH),,$(LOCK_FLAGS)) -o $(LOCK_DIR)/gpu.txt
+	rm $(LOCK_DIR)/.dev-pins-but-torch.txt
 
 ## The main job: the whole pipeline from the default source (the Hugging Face dataset).
 repro: setup
 	dvc repro
 
-## The main job offline, on the shared sample of real arXiv papers.
+## The main job offline, on the shared sample of real arXiv papers (or SAMPLE=<your file>).
 repro-sample: setup
-	dvc exp run -S data.source=$(SAMPLE)
+	@test -f $(SAMPLE) || { echo "error: SAMPLE=$(SAMPLE) is not a file: name a local papers file" >&2; exit 1; }
+	dvc exp run -S data.source=$(SOURCE)
 
-## The daily update: harvest what arXiv added or changed since the last harvest (harvest.yaml), embed only that
-## shard, grow the served index, and tell a running server to swap it in: RELOAD="docker kill -s HUP arxiv-embed"
-## or RELOAD="kill -HUP <pid>". Run after `make setup` (the scheduled workflow does both).
-update:
+## A served answer in minutes: the `small` profile with the pretrained encoder and its adapter, up to the bundle,
+## then the server on PORT; it prints the requests to try. On the first papers of the Hugging Face dataset, or
+## SAMPLE=<your file>; CHECK=1 asks one question itself and stops the server (the tests' mode).
+quickstart: setup
+	python -m tools.quickstart $(if $(filter command line environment,$(origin SAMPLE)),--source $(SOURCE)) \
+		--port $(PORT) --pid-file $(SERVE_PID) $(if $(CHECK),--check)
+
+## The daily update: harvest what arXiv added or changed since the last harvest (harvest.yaml; the first one
+## starts harvest.first_days_back days ago), embed only that shard, grow the served index, and tell the local
+## server (`make serve` or `make quickstart`) to swap it in; for another server say how: RELOAD="docker kill -s
+## HUP arxiv-embed".
+update: setup
 	python -m stages.harvest
 	if [ -d data/harvest ]; then dvc add -q data/harvest; fi
 	dvc repro
-	$(RELOAD)
+	$(or $(RELOAD),@if [ -f $(SERVE_PID) ] && kill -HUP $$(cat $(SERVE_PID)) 2>/dev/null; then \
+		echo "told the server (pid $$(cat $(SERVE_PID))) to swap in the new bundle"; fi)
 
+## The test suite, exactly what CI runs.
 test: setup
 	pytest -q
 
+## ruff over the whole tree.
 lint: setup
 	ruff check .
 
@@ -59,11 +92,12 @@ lint: setup
 params: setup
 	python -c "import os; from dvc.utils.hydra import compose_and_dump as c; c('params.yaml', os.path.abspath('configs'), None, 'config', '', [])"
 
+## The app on PORT (8000) over models/bundle, its pid in SERVE_PID for `make update`.
 serve: setup
-	uvicorn serve.app:app --host 0.0.0.0 --port 8000
+	ARXIV_EMBED_PID_FILE=$(SERVE_PID) PORT=$(PORT) python -m serve
 
-## Ship an experiment of `dvc exp show`: make it the workspace, commit it, push its outs to the DVC remote and
-## register its bundle (the artifact $(ARTIFACT), models/bundle) as GTO's next version: v0.1.0 first, then
+## Ship an experiment of `dvc exp show`: make it the workspace, commit every modified tracked file with metrics/
+## and dvclive/, push its outs to the DVC remote and register its bundle (the artifact $(ARTIFACT), models/bundle) as the next version in GTO (Git Tag Ops): v0.1.0 first, then
 ## one BUMP (minor) up. EXP=<name>.
 register:
 	$(if $(EXP),,$(error EXP=<experiment> is required: pick one in `dvc exp show`))

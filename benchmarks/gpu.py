@@ -22,11 +22,12 @@ import pandas as pd
 import torch
 
 from arxiv_embed.data.text import build_texts
+from arxiv_embed.device import resolve_device
 from arxiv_embed.encode.torch_encoder import TorchCorpusEncoder
 from arxiv_embed.params import load_params, section
 from arxiv_embed.train.models import load_sentence_model
 from arxiv_embed.train.tokens import tokenize
-from arxiv_embed.train.training import TrainConfig, finetune, make_pairs, pick_device
+from arxiv_embed.train.training import TrainConfig, finetune, make_pairs
 from arxiv_embed.versions import library_versions
 from benchmarks.common import report
 
@@ -93,7 +94,7 @@ def main() -> None:
         params["model"]["max_seq_length"] = 64
         params["train"].update(batch_size=8, dataloader_workers=0)
         params["embed"]["batch_size"] = 16
-    device = pick_device("auto")
+    device = resolve_device("auto", "device")
     papers = pd.read_parquet(opts.carry / PAPERS_FILE)
     texts = build_texts(papers["title"], papers["abstract"], params["text"]["field"])
     trained = train_speed(

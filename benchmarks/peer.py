@@ -1,7 +1,8 @@
 """Peer benchmark: this project's server beside infinity-emb, with the same encoder, texts, client and CPU.
 
-infinity-emb goes into a virtual environment of its own (`.peer/venv`, built on the first run with pip from
-PyPI and the torch wheel in TORCH_WHEELS; never a dependency of this project). The pipeline's fine-tuned encoder
+infinity-emb goes into a virtual environment of its own (`.peer/venv` in the checkout, built on the first run
+with pip from PyPI and torch's CPU build from TORCH_WHEELS, as `make setup` finds it; never a dependency of this
+project). The pipeline's fine-tuned encoder
 (models/encoder) is exported for it the way its users do: `optimum-cli export onnx --library transformers`, and
 `optimum-cli onnxruntime quantize` for the CPU's ISA, per tensor as optimum does by default and per channel.
 infinity loads a folder with its optimum engine, which optimizes the graph itself and mean-pools in numpy.
@@ -45,22 +46,26 @@ from stages.adapter import SENTENCE_MODEL
 PEER_VERSION = "0.0.78"
 PEER = f"infinity-emb=={PEER_VERSION}"
 PEER_PACKAGES = [f"infinity-emb[server,optimum]=={PEER_VERSION}", "torch==2.13.0"]
-PEER_VENV = Path(".peer/venv")
+PEER_VENV = Path(__file__).resolve().parents[1] / ".peer" / "venv"
+TORCH_CPU_WHEELS = "https://download.pytorch.org/whl/cpu/torch/"  # the Makefile's default TORCH_WHEELS
 TOKENS = 128
 BATCH = 32
 Post = Callable[[httpx.AsyncClient, list[str]], Awaitable[list[list[float]] | None]]
 
 
 def peer_bin(venv: Path) -> Path:
-    """The peer venv's bin folder, built with pip on first use."""
+    """The peer venv's bin folder, built with pip on first use. An absolute path: the peer runs in its model's
+    folder."""
+    venv = venv.resolve()
     bin_dir = venv / "bin"
     if (bin_dir / "infinity_emb").exists():
         return bin_dir
     print(f"installing {PEER} into {venv} (once)", file=sys.stderr)
-    wheels = os.environ.get("TORCH_WHEELS", "/opt/wheels")
+    wheels = (os.environ.get("TORCH_WHEELS") or os.environ.get("PIP_FIND_LINKS") or TORCH_CPU_WHEELS).split()
     try:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(bin_dir / "python"), "-m", "pip", "install", "-q", "--find-links", wheels, *PEER_PACKAGES]
+        links = [arg for w in wheels for arg in ("--find-links", w)]
+        pip = [str(bin_dir / "python"), "-m", "pip", "install", "-q", *links, *PEER_PACKAGES]
         subprocess.run(pip, check=True)
     except subprocess.CalledProcessError as err:
         shutil.rmtree(venv, ignore_errors=True)

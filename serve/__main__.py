@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 import uvicorn
 
@@ -22,7 +23,14 @@ def main() -> None:
         raise SystemExit(1) from None
     host = os.environ.get("HOST", "0.0.0.0")
     port = int(os.environ.get("PORT", "8000"))
-    uvicorn.run(create_app(bundle), host=host, port=port, log_level="info", access_log=False)
+    pid_file = Path(settings.pid_file) if settings.pid_file else None
+    if pid_file:
+        pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        uvicorn.run(create_app(bundle), host=host, port=port, log_level="info", access_log=False)
+    finally:
+        if pid_file:
+            pid_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

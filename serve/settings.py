@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     retry_after_s: PositiveInt = 1
     api_key: SecretStr | None = None  # set: every route but /health, /ready and /metrics needs `Bearer <key>`
     served_model_name: str = "arxiv-embed"  # the model id of /v1/models and /v1/embeddings
+    pid_file: str | None = None  # `python -m serve` keeps its pid here while it runs, for `make update`'s SIGHUP
 
 
 settings = Settings()

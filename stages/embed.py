@@ -14,7 +14,8 @@ import pandas as pd
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.subsample import SPLITS
 from arxiv_embed.data.text import TextConfig
-from arxiv_embed.encode.corpus_encoder import EncoderSpec, resolve_device
+from arxiv_embed.device import resolve_device
+from arxiv_embed.encode.corpus_encoder import EncoderSpec
 from arxiv_embed.encode.embedding import embed_local
 from arxiv_embed.encode.ray_engine import embed_ray
 from arxiv_embed.encode.settings import EmbedConfig
@@ -47,7 +48,11 @@ def main(params: Params) -> dict:
         max_tokens=cfg.max_tokens,
         batch_size=cfg.batch_size,
     )
-    spec = cfg.ray.actor_spec(spec) if cfg.engine == "ray" else replace(spec, device=resolve_device(cfg.device))
+    spec = (
+        cfg.ray.actor_spec(spec)
+        if cfg.engine == "ray"
+        else replace(spec, device=resolve_device(cfg.device, "embed.device"))
+    )
     start = time.perf_counter()
     with atomic_path(EMBEDDINGS_DIR, is_dir=True) as tmp:
         out = tmp / CORPUS_VECTORS_DIR.name

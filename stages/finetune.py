@@ -10,13 +10,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
+from arxiv_embed.device import resolve_device
 from arxiv_embed.layout import ENCODER_DIR, FINETUNE_LIVE_DIR, TOKENS_FILE, split_path
 from arxiv_embed.live import stage_live
 from arxiv_embed.stage import run_stage
 from arxiv_embed.train.distributed import is_main_process, world_size
 from arxiv_embed.train.models import ModelConfig, load_sentence_model
 from arxiv_embed.train.tokens import TokenCache
-from arxiv_embed.train.training import TrainConfig, finetune, make_pairs, pick_device, save_model
+from arxiv_embed.train.training import TrainConfig, finetune, make_pairs, save_model
 from arxiv_embed.versions import library_versions
 
 
@@ -28,7 +29,7 @@ class Params:
 
 def main(params: Params) -> dict | None:
     cfg = params.train
-    device = pick_device(cfg.device)
+    device = resolve_device(cfg.device, "train.device")
     model = load_sentence_model(params.model.name, device, params.model.max_seq_length)
     curve, rows, seconds = [], 0, 0.0
     if cfg.epochs > 0:

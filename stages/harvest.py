@@ -22,7 +22,7 @@ class Params:
 def main(params: Params) -> dict:
     cfg = params.harvest
     state = HarvestState.read()
-    since = harvest_from(state, cfg.start)
+    since = harvest_from(state, cfg.start, cfg.first_days_back)
     records, client = list_records(cfg, since)
     seen = already_harvested(state)
     listed = list(records)  # a shard is built in memory anyway: one day is a few thousand records

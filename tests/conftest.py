@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from benchmarks.common import DEFAULT_SAMPLE, SAMPLE_ENV
+from tools.run_outputs import RUN_OUTPUTS, LastCommit
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CATEGORIES = ("cs.CL", "math.AP", "astro-ph.GA", "q-fin.ST", "cond-mat.str-el")
@@ -89,13 +90,26 @@ TINY_PARAMS = {
 }
 
 
+def committed_params() -> dict:
+    """params.yaml as git holds it: a run of the user's own (`make repro-sample`, `dvc exp run`) rewrites the
+    workspace's copy."""
+    return yaml.safe_load(LastCommit().text("params.yaml"))
+
+
 def copy_repo(dest: Path) -> Path:
-    """A fresh git + DVC checkout of the tracked files, as a user's clone would be."""
+    """A fresh git + DVC checkout of the tracked files, as a user's clone would be: the code as it is in the
+    workspace, what a pipeline run rewrites as the last commit holds it."""
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    last = LastCommit()
     for name in files:
         outs = name.startswith(("data/", "models/")) and name != "data/updates/.gitignore"  # that folder is a dep
-        if (ROOT / name).is_file() and not outs:
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        if not (ROOT / name).is_file() or outs:
+            continue
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        committed = last.text(name) if name.startswith(RUN_OUTPUTS) else None
+        if committed is not None:
+            (dest / name).write_text(committed)
+        else:
             shutil.copy2(ROOT / name, dest / name)
     (dest / "dvc.lock").unlink(missing_ok=True)  # the copy starts with no run recorded
     run(["git", "init", "-q"], dest)

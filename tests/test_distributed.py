@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import ROOT, run
+from tests.conftest import ROOT, committed_params, run
 
 # Identical global batches, gathered embeddings and no dropout leave float reduction order as the only difference.
 LOSS_TOLERANCE = 1e-4  # measured: 6e-7
@@ -42,7 +42,7 @@ def tokenized(tiny_rows: list[dict], tmp_path_factory) -> Path:
     )
     (work / "data/processed").mkdir(parents=True)
     train.to_parquet(work / "data/processed/train.parquet")
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = committed_params()
     params["model"].update({"name": str(model_without_dropout(work / "base")), "max_seq_length": 64})
     params["train"].update(TRAIN)
     (work / "params.yaml").write_text(yaml.safe_dump(params))

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 from tools.make_docs import render_all
+from tools.run_outputs import LastCommit
 
 MAX_README_LINES, MAX_README_BYTES = 150, 12 * 1024
 
 
+@functools.cache
+def committed_render() -> dict[Path, str]:
+    """The pages as the templates make them from the committed metrics JSON and params: a run of the
+    user's own rewrites the workspace's metrics, not the pages."""
+    return render_all(LastCommit())
+
+
 @pytest.mark.parametrize("page", sorted(render_all()), ids=lambda p: str(p.relative_to(ROOT)))
 def test_page_is_what_the_generator_writes(page: Path) -> None:
-    assert page.read_text() == render_all()[page], f"{page.relative_to(ROOT)} is stale: run `make docs`"
+    stale = f"{page.relative_to(ROOT)} is stale: run `make docs` (and commit the metrics of a run you keep)"
+    assert page.read_text() == committed_render()[page], stale
 
 
 def test_readme_is_one_screenful() -> None:
@@ -42,3 +53,54 @@ def test_mkdocs_builds_strict(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "site" / "results" / "index.html").is_file()
+
+
+def test_every_params_section_is_in_the_pipeline_page() -> None:
+    rows = re.findall(r"^\| (`[^|]+`) \|", (ROOT / "docs" / "pipeline.md").read_text(), re.M)
+    named = {name for row in rows for name in re.findall(r"`(\w+)`", row)}
+    missing = set(yaml.safe_load(LastCommit().text("params.yaml"))) - named
+    assert not missing, f"pipeline.md's params table lacks {sorted(missing)}"
+
+
+def test_development_page_lists_every_make_target() -> None:
+    page = (ROOT / "docs" / "development.md").read_text()
+    phony = re.search(r"^\.PHONY: (.*?)\n(?!\t)", (ROOT / "Makefile").read_text(), re.M | re.S).group(1)
+    for target in phony.replace("\\\n", " ").split():
+        assert f"`make {target}`" in page, target
+
+
+# Each abbreviation with the words that spell it out; a page that uses one says them at its first use.
+ACRONYMS = {
+    "TF-IDF": "term frequency",
+    "P@10": "precision at",
+    "P@k": "precision at",
+    "MRR": "mean reciprocal rank",
+    "ECE": "expected calibration error",
+    "GTO": "Git Tag Ops",
+    "OAI-PMH": "Open Archives Initiative",
+    "IVF-PQ": "inverted file",
+    "HNSW": "hierarchical navigable small world",
+    "OPQ": "optimized product quantization",
+    "nprobe": "inverted lists",
+    "MNRL": "multiple negatives ranking",
+    "GradCache": "gradient cach",
+    "SDPA": "scaled dot-product attention",
+    "gloo": "communication backend",
+    "VNNI": "Vector Neural Network Instructions",
+    "AMX": "Advanced Matrix Extensions",
+    "RSS": "resident set size",
+    "p99": "99th percentile",
+    "SGD": "stochastic gradient descent",
+    "PCA": "principal component analysis",
+}
+NEAR = 200  # characters: the words stand before the abbreviation's first use or just after it
+
+
+@pytest.mark.parametrize("page", sorted(render_all()), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_abbreviation_is_spelled_out_at_its_first_use(page: Path) -> None:
+    text = " ".join(page.read_text().split())
+    for short, words in ACRONYMS.items():
+        first = re.search(rf"(?<![\w-]){re.escape(short)}(?!\w)", text)
+        if first:
+            spelled = text.lower().find(words.lower())
+            assert 0 <= spelled <= first.start() + NEAR, f"{page.name}: {short} is not spelled out at its first use"

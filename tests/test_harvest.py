@@ -3,6 +3,7 @@ deletions and new versions, filters by set, and every problem is one clear line.
 
 from __future__ import annotations
 
+from datetime import date
 from itertools import islice
 from pathlib import Path
 
@@ -22,6 +23,7 @@ def config(url: str, **changes) -> HarvestConfig:
         metadata_prefix="arXiv",
         set=None,
         start="2026-11-01",
+        first_days_back=2,
         delay_seconds=0.0,
         max_retries=2,
         timeout_seconds=10,
@@ -76,9 +78,10 @@ def test_offline_and_bad_answers_are_one_line() -> None:
 def test_state_and_append_only_shards(tmp_path: Path) -> None:
     state_file = tmp_path / "harvest.yaml"
     state = HarvestState.read(state_file)
-    with pytest.raises(PipelineError, match="harvest.start"):
-        harvest_from(state, None)
-    assert harvest_from(state, "2026-11-30") == "2026-11-30"
+    assert harvest_from(state, None, 2, today=date(2026, 12, 3)) == "2026-12-01"  # a first update needs no start
+    with pytest.raises(PipelineError, match=r"^harvest.start = 'monday' is not a date"):
+        harvest_from(state, "monday", 2)
+    assert harvest_from(state, "2026-11-30", 2) == "2026-11-30"
     frame = pd.DataFrame(
         [
             {
@@ -101,7 +104,7 @@ def test_state_and_append_only_shards(tmp_path: Path) -> None:
     state.write(state_file)
     again = HarvestState.read(state_file)
     assert again == state and name == "0001-2026-12-01" and again.next_shard("2026-12-02") == "0002-2026-12-02"
-    assert harvest_from(again, "2026-11-30") == "2026-12-01"  # the last day again: it may have grown since
+    assert harvest_from(again, "2026-11-30", 2) == "2026-12-01"  # the last day again: it may have grown since
     assert read_shard(tmp_path / f"{name}.parquet").equals(frame)
     assert already_harvested(again, tmp_path) == {("1", "2026-12-01")}  # the day the next harvest lists again
     assert already_harvested(HarvestState("2026-12-01", ["0009-2026-12-01"]), tmp_path) == set()  # not pulled

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT, run
 
-LOCKS = ("dev.txt", "serve.txt")
+LOCKS = ("dev.txt", "serve.txt", "gpu.txt")
 
 
 def test_locks_are_current_with_pyproject(tmp_path: Path) -> None:
@@ -32,6 +32,14 @@ def test_the_lock_pins_torch_to_the_cpu_build() -> None:
     lock = (ROOT / "requirements" / "dev.txt").read_text()
     assert "\ntorch==2.13.0+cpu \\\n    --hash=sha256:" in lock
     assert not re.search(r"^torch==", (ROOT / "requirements" / "serve.txt").read_text(), re.MULTILINE)
+
+
+def test_the_gpu_lock_pins_the_cuda_build_of_the_same_torch() -> None:
+    """`make setup-gpu` swaps in torch's CUDA build of the very version the CPU lock pins, hash-locked from PyPI."""
+    cpu = re.search(r"^torch==(\S+)\+cpu ", (ROOT / "requirements" / "dev.txt").read_text(), re.M).group(1)
+    gpu = (ROOT / "requirements" / "gpu.txt").read_text()
+    assert re.search(rf"^torch=={re.escape(cpu)} \\\n    --hash=sha256:", gpu, re.M)
+    assert re.search(r"^nvidia-cublas", gpu, re.M) and "+cpu" not in gpu
 
 
 def test_pip_audit_finds_no_known_vulnerability(tmp_path: Path) -> None:

@@ -13,12 +13,12 @@ from sentence_transformers.sentence_transformer.losses import MultipleNegativesR
 
 from arxiv_embed.data.sources import read_papers
 from arxiv_embed.data.text import build_texts
-from arxiv_embed.params import load_params, section
+from arxiv_embed.params import section
 from arxiv_embed.train.losses import LabelMaskedMNRLoss
 from arxiv_embed.train.models import load_sentence_model, load_tokenizer
 from arxiv_embed.train.tokens import tokenize
 from arxiv_embed.train.training import TrainConfig, finetune, make_pairs
-from tests.conftest import ROOT
+from tests.conftest import committed_params
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -46,7 +46,7 @@ def test_new_losses_train_with_batches_larger_than_the_categories(tiny_source, l
     train = pd.DataFrame(read_papers(tiny_source)[0])
     texts = build_texts(train["title"], train["abstract"], "title_abstract")
     tokens = tokenize(load_tokenizer(MODEL), texts, max_length=32, processes=1)
-    base = section(load_params(ROOT / "params.yaml"), "train", TrainConfig)
+    base = section(committed_params(), "train", TrainConfig)
     cfg = replace(base, loss=loss, batch_size=8, max_pairs=24, mini_batch_size=4, wandb="off", seed=0)
     pairs = make_pairs(train["primary_category"].to_numpy(), cfg)
     model = load_sentence_model(MODEL, "cpu", 32)

@@ -12,7 +12,7 @@ from dvc.utils.hydra import compose_and_dump
 
 from arxiv_embed.errors import ParamError
 from arxiv_embed.params import read_stage_params
-from tests.conftest import run
+from tests.conftest import committed_params, run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,7 @@ def compose(tmp_path: Path, overrides: list[str]) -> dict:
 
 
 def test_committed_params_equal_composition(tmp_path: Path) -> None:
-    assert yaml.safe_load((ROOT / "params.yaml").read_text()) == compose(tmp_path, [])
+    assert committed_params() == compose(tmp_path, [])
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_overrides_compose(tmp_path: Path, overrides: list[str], key: tuple, val
 
 
 def test_dvc_yaml_params_exist() -> None:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = committed_params()
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     for name, entry in stages.items():
         stage = entry.get("do", entry)  # a `foreach` stage's body
@@ -89,7 +89,7 @@ def stage_params(stage: str):
 def test_a_bad_param_is_one_line_naming_key_value_and_what_is_allowed(
     stage: str, section: str, key: str, value, message: str
 ) -> None:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = committed_params()
     params[section][key] = value
     with pytest.raises(ParamError) as err:
         read_stage_params(params, stage_params(stage))
@@ -98,7 +98,7 @@ def test_a_bad_param_is_one_line_naming_key_value_and_what_is_allowed(
 
 
 def test_a_missing_key_or_section_is_named() -> None:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = committed_params()
     del params["train"]["seed"]
     with pytest.raises(ParamError, match=r"^params.yaml: train.seed is missing$"):
         read_stage_params(params, stage_params("finetune"))
@@ -125,7 +125,7 @@ def test_every_stage_reads_its_own_section_and_shared_ones_only() -> None:
 
 def test_a_bad_param_stops_the_stage_in_one_line_and_keeps_its_outs(tmp_path: Path) -> None:
     """`python -m stages.download` with data.max_papers: 0 exits 1 with one line, before touching data/raw."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = committed_params()
     params["data"].update(source=str(ROOT / "sources/nick007x-arxiv-papers.yaml"), max_papers=0)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     (tmp_path / "data/raw").mkdir(parents=True)

@@ -11,16 +11,16 @@ import torch
 
 from arxiv_embed.data.sources import read_papers
 from arxiv_embed.data.text import build_texts
-from arxiv_embed.params import load_params, section
+from arxiv_embed.params import section
 from arxiv_embed.train.batching import DistinctLabelBatchSampler, LengthGroupedBatchSampler
 from arxiv_embed.train.models import load_sentence_model, load_tokenizer
 from arxiv_embed.train.tokens import TokenCache, TokenCollator, tokenize
 from arxiv_embed.train.training import TrainConfig, make_pairs
-from tests.conftest import ROOT
+from tests.conftest import committed_params
 
 MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # The committed train params, with a small batch for 5 categories.
-CONFIG = replace(section(load_params(ROOT / "params.yaml"), "train", TrainConfig), batch_size=4, seed=0, device="cpu")
+CONFIG = replace(section(committed_params(), "train", TrainConfig), batch_size=4, seed=0, device="cpu")
 
 
 def config(loss: str, max_pairs: int = 1000) -> TrainConfig:

@@ -90,16 +90,17 @@ def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Pat
         Served(withdrawn["id"], DAY, deleted=True),
     ]
     models = repo / "models/bundle"  # what the server serves: `make update` replaces it whole
-    proc, url = start_server(["-m", "serve"], models, {})
+    proc, url = start_server(["-m", "serve"], models, {"ARXIV_EMBED_PID_FILE": str(repo / ".serve.pid")})
     try:
         before = ready(url)
         assert before["harvest_shards"] == 0 and before["newest_paper_date"] is None
         with OaiServer(records, page_size=10, unavailable=1, retry_after=1) as oai:
             set_params(repo, {"harvest": {"url": oai.url, "start": "2026-12-01", "delay_seconds": 0.2}})
             with Load(url, [p["abstract"] for p in indexed[2:40]]) as load:
-                out = run(["make", "update", f"RELOAD=kill -HUP {proc.pid}"], repo, timeout=900)
+                out = run(["make", "update"], repo, timeout=900)  # signals the server of .serve.pid
                 after = wait_for_version(url, before["bundle_version"])
                 time.sleep(1)  # and some more requests on the new bundle
+        assert f"told the server (pid {proc.pid}) to swap in the new bundle" in out.stdout
         assert sum("resumptionToken" in q for q in oai.requests) == 3  # 32 records in pages of 10
         shard = f"0001-{DAY}"
         assert stages_run(out.stdout) == {

@@ -109,9 +109,21 @@ def _fmt(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) and v < 1 else str(v)
 
 
+def origins(show: list[dict]) -> dict[str, dict[str, str]]:
+    """Each experiment's baseline commit (short) and the day it ran, so a saved table can name its run."""
+    found = {}
+    for rev in show:
+        for exp in rev.get("experiments") or []:
+            for run in exp.get("revs", []):
+                timestamp = (run.get("data") or {}).get("timestamp") or ""
+                found[_label(run)] = {"commit": rev["rev"][:7], "date": timestamp[:10]}
+    return found
+
+
 def kept(show: list[dict], names: list[str]) -> list[dict]:
-    """The named experiments' params and the metrics files the table reads, as `dvc exp show --json` rows."""
-    rows = dict(experiments(show))
+    """The named experiments' params and the metrics files the table reads, as `dvc exp show --json` rows, with
+    the commit each ran on and its day."""
+    rows, runs = dict(experiments(show)), origins(show)
     missing = [n for n in names if n not in rows]
     if missing:
         raise SystemExit(f"error: no experiment named {', '.join(missing)} (experiments of older commits: -A)")
@@ -120,6 +132,7 @@ def kept(show: list[dict], names: list[str]) -> list[dict]:
         {
             "rev": name,
             "name": name,
+            **runs.get(name, {}),
             "data": {
                 "params": {"params.yaml": rows[name]["params"]["params.yaml"]},
                 "metrics": {f: rows[name]["metrics"][f] for f in files if f in rows[name]["metrics"]},

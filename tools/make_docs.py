@@ -13,21 +13,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from arxiv_embed.evaluation.metrics import BOOTSTRAP_SAMPLES
-from arxiv_embed.params import load_params
 from serve.settings import Settings
 from tools.exp_table import table
+from tools.pipeline_graph import stages, upstream
+from tools.run_outputs import Files, Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "docs" / "templates"
-METRICS = ROOT / "metrics"
-EXPERIMENTS = METRICS / "experiments.json"
+EXPERIMENTS = "experiments"  # metrics/experiments.json: `tools.exp_table --save`, not a stage's metrics
 
 
 def output_path(template: Path, root: Path = ROOT) -> Path:
@@ -41,18 +44,29 @@ def ci(data: dict, key: str, digits: int = 4) -> str:
     return f"{data[key]:.{digits}f} [{data[key + '_lo']:.3f}, {data[key + '_hi']:.3f}]"
 
 
-def cpu(bench: dict) -> str:
-    """The CPU a benchmark ran on, with the vector extension that moves int8 speed."""
-    info = bench.get("cpu")
-    if not info:
-        return "CPU not recorded in the JSON"
-    isa = "AVX-512 VNNI" if info.get("avx512_vnni") else "AVX-512" if info.get("avx512f") else "AVX2 only"
-    isa += ", AMX" if info.get("amx_int8") else ""
-    return f"{info['model']}, {info['cores']} cores, {isa}"
+def cpu_namer() -> Callable[[dict], str]:
+    """`cpu(bench)` for one page: the CPU a benchmark ran on, with the vector extensions that move int8 speed,
+    spelled out the first time the page names them."""
+    said: set[str] = set()
 
+    def name(short: str, words: str) -> str:
+        first = short not in said
+        said.add(short)
+        return f"{short} ({words})" if first else short
 
-def verdict(met: bool) -> str:
-    return "**met**" if met else "**not met**"
+    def cpu(bench: dict) -> str:
+        info = bench.get("cpu")
+        if not info:
+            return "CPU not recorded in the JSON"
+        if info.get("avx512_vnni"):
+            isa = "AVX-512 " + name("VNNI", "Vector Neural Network Instructions: int8 dot products")
+        else:
+            isa = "AVX-512" if info.get("avx512f") else "AVX2 only"
+        if info.get("amx_int8"):
+            isa += ", " + name("AMX", "Advanced Matrix Extensions")
+        return f"{info['model']}, {info['cores']} cores, {isa}"
+
+    return cpu
 
 
 def minutes(seconds: float) -> str:
@@ -60,16 +74,41 @@ def minutes(seconds: float) -> str:
     return f"{whole // 60} min {whole % 60} s"
 
 
-def context() -> dict[str, Any]:
-    metrics = {p.stem: json.loads(p.read_text()) for p in sorted(METRICS.glob("*.json"))}
-    shown = json.loads(EXPERIMENTS.read_text()) if EXPERIMENTS.is_file() else []
-    experiments = {rev["name"]: rev["data"] for rev in shown}
+def make_targets(makefile: Path = ROOT / "Makefile") -> list[tuple[str, str]]:
+    """(target, what it does) for every target with a `## ` comment above it, in the Makefile's order."""
+    targets, said = [], []
+    for line in makefile.read_text().splitlines():
+        if line.startswith("## "):
+            said.append(line[3:])
+        elif said and (match := re.match(r"([a-z-]+):", line)):
+            targets.append((match.group(1), " ".join(said)))
+            said = []
+        else:
+            said = []
+    return targets
+
+
+def curl(example: dict) -> str:
+    """The curl command of one recorded request (tools/api_examples.py), quoted for a POSIX shell."""
+    command = f"curl -s localhost:8000{example['path']}"
+    if example["body"] is None:
+        return command
+    body = json.dumps(example["body"], ensure_ascii=False).replace("'", "'\\''")
+    return f"{command} -H 'content-type: application/json' -d '{body}'"
+
+
+def context(files: Files) -> dict[str, Any]:
+    metrics = {Path(name).stem: json.loads(files.text(name)) for name in files.names("metrics", ".json")}
+    shown = metrics.pop(EXPERIMENTS, [])
+    experiments = {rev["name"]: {**rev["data"], "commit": rev.get("commit"), "date": rev.get("date")} for rev in shown}
     return {
         "m": metrics,
-        "p": load_params(ROOT / "params.yaml"),
+        "p": yaml.safe_load(files.text("params.yaml")),
         "experiments": experiments,
         "experiment_table": lambda *names: table(shown, list(names)),
         "bootstrap_samples": BOOTSTRAP_SAMPLES,
+        "make_targets": make_targets(),
+        "pipeline": [(name, upstream(name), body["foreach"]) for name, body in stages().items()],
         "s": {name: field.default for name, field in Settings.model_fields.items()},  # the server's defaults
     }
 
@@ -84,18 +123,20 @@ def environment() -> Environment:
         autoescape=False,  # Markdown, not HTML
         extensions=["jinja2.ext.do"],
     )
-    env.filters.update(n=lambda v: f"{v:,}", f=lambda v, d=4: f"{v:.{d}f}", minutes=minutes)
-    env.globals.update(ci=ci, cpu=cpu, verdict=verdict)
+    env.filters.update(n=lambda v: f"{v:,}", f=lambda v, d=4: f"{v:.{d}f}", minutes=minutes, curl=curl)
+    env.filters["json"] = lambda v: json.dumps(v, indent=2, ensure_ascii=False)
+    env.globals.update(ci=ci)
     return env
 
 
-def render_all() -> dict[Path, str]:
-    """Every page's text as the templates and the JSON make it."""
-    env, values = environment(), context()
+def render_all(files: Files | None = None) -> dict[Path, str]:
+    """Every page's text as the templates and the JSON make it; the JSON and params from `files` (default: the
+    workspace)."""
+    env, values = environment(), context(files or Workspace())
     header = "<!-- Generated by `make docs` from {} and metrics/*.json: edit the template, not this file. -->\n\n"
     pages = {}
     for template in sorted(TEMPLATES.glob("*.md.j2")):
-        body = env.get_template(template.name).render(**values)
+        body = env.get_template(template.name).render(**values, cpu=cpu_namer())
         pages[output_path(template)] = header.format(template.relative_to(ROOT)) + body
     return pages
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -56,11 +57,15 @@ class HarvestState:
         return f"{len(self.shards) + 1:04d}-{newest_datestamp[:10]}"
 
 
-def harvest_from(state: HarvestState, start: str | None) -> str:
-    """The OAI `from` of the next harvest: the last datestamp harvested (inclusive: a day may have grown since)."""
+def harvest_from(state: HarvestState, start: str | None, days_back: int, today: date | None = None) -> str:
+    """The OAI `from` of the next harvest: the last datestamp harvested (inclusive: a day may have grown since);
+    before the first one, `start`, or else `days_back` days before today (UTC), so that a first `make update`
+    needs no setting."""
     since = state.last_datestamp or start
-    if not since or not _DATE.match(since):
-        raise PipelineError("no harvest ran yet and harvest.start is not a date: set harvest.start: YYYY-MM-DD")
+    if since is None:
+        return ((today or datetime.now(UTC).date()) - timedelta(days=days_back)).isoformat()
+    if not _DATE.match(since):
+        raise PipelineError(f"harvest.start = {since!r} is not a date: set YYYY-MM-DD, or null ({days_back} days back)")
     return since[:10]
 
 

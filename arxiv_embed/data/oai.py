@@ -39,6 +39,7 @@ class HarvestConfig:
     metadata_prefix: str  # `arXiv`: id, title, abstract and categories (primary first)
     set: str | None  # an OAI set such as `cs` or `physics:hep-th`; None: every paper
     start: str | None  # YYYY-MM-DD: the first harvest's `from`; later ones start at the last datestamp harvested
+    first_days_back: NonNegativeInt  # with no start: the first harvest's `from` is this many days before today (UTC)
     delay_seconds: NonNegativeFloat  # pause between requests
     max_retries: NonNegativeInt  # retries of a 503, each after its Retry-After
     timeout_seconds: Count  # of one HTTP request

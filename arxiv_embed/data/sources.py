@@ -26,7 +26,7 @@ from arxiv_embed.params import Count, params_section
 
 log = logging.getLogger(__name__)
 
-OFFLINE_FIX = "dvc exp run -S data.source=/absolute/path/to/arxiv-papers.jsonl.gz"
+OFFLINE_FIX = "make repro-sample SAMPLE=path/to/arxiv-papers.jsonl.gz"
 _JSON_LINES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
 
 

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from arxiv_embed.errors import PipelineError
-
 Encode = Callable[[list[str]], np.ndarray]
 
 
@@ -32,18 +30,6 @@ class EncoderSpec:
     @property
     def name(self) -> str:
         return f"onnx-{self.variant}" if self.device == "cpu" else "torch-bf16"
-
-
-def resolve_device(requested: str) -> str:
-    """'auto' means CUDA when torch sees a GPU, else CPU (without importing torch when CPU is asked for)."""
-    if requested == "cpu":
-        return "cpu"
-    import torch
-
-    has_cuda = torch.cuda.is_available()
-    if requested == "cuda" and not has_cuda:
-        raise PipelineError("embed.device is cuda but torch sees no GPU; use -S embed.device=cpu")
-    return "cuda" if has_cuda else "cpu"
 
 
 def load_encoder(spec: EncoderSpec) -> Encode:

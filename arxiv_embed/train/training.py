@@ -63,13 +63,6 @@ class TrainConfig:
         return LOSSES[self.loss]
 
 
-def pick_device(requested: str) -> str:
-    """'auto' means CUDA when present, else CPU."""
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return requested
-
-
 def make_pairs(categories: np.ndarray, cfg: TrainConfig) -> Dataset:
     """Build the training rows the chosen loss expects, as indices into the train split (and its token cache).
 

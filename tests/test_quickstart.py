@@ -1,0 +1,36 @@
+"""`make quickstart` from a fresh clone: the small profile up to the bundle, the server on loopback, one answer."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from benchmarks.common import free_port
+from tests.conftest import copy_repo, run
+
+VENV = Path(sys.executable).parents[1]  # set up already: the clone's `make setup` is then a no-op
+
+
+def test_quickstart_serves_an_answer_from_a_fresh_clone(tmp_path: Path, sample: Path) -> None:
+    repo = copy_repo(tmp_path)
+    port = free_port()
+    out = run(["make", "quickstart", f"VENV={VENV}", f"SAMPLE={sample}", f"PORT={port}", "CHECK=1"], repo, timeout=1500)
+    assert f"curl -s localhost:{port}/search -H 'content-type: application/json'" in out.stdout
+    answer = json.loads(out.stdout[out.stdout.index("\n{") : out.stdout.rindex("}") + 1])
+    assert len(answer["results"]) == 3 and all(hit["title"] and hit["score"] for hit in answer["results"])
+    assert not (repo / ".serve.pid").exists()  # the server is gone, and so is its pid
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
+    assert shown[0]["data"]["params"]["params.yaml"]["data"]["subsample"]["corpus_max_papers"] == 5000
+    assert json.loads((repo / "metrics/train.json").read_text())["rows"] == 0  # the pretrained encoder
+
+
+def test_quickstart_without_a_source_or_the_hub_says_what_to_do(tmp_path: Path) -> None:
+    proc = run(
+        [sys.executable, "-m", "tools.quickstart"], copy_repo(tmp_path), check=False, env={"HF_HUB_OFFLINE": "1"}
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        "error: the Hugging Face hub does not answer: run on a local file, make quickstart "
+        "SAMPLE=path/to/papers.jsonl.gz (arXiv snapshot JSON lines, Parquet or CSV)"
+    )

@@ -1,0 +1,80 @@
+"""Ask a running server one real question per endpoint and keep each request with the answer it gave, for the
+Serving page (`metrics/api_examples.json`; `make docs` renders it).
+
+    python -m tools.api_examples                  # serves models/bundle on a free loopback port, then asks
+    python -m tools.api_examples --models DIR
+
+The questions come from the bundle's own test papers' neighbours: a real title and abstract, a real id. Long
+answers are cut for the page (vectors to their first numbers, with the length kept), never changed otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from arxiv_embed.atomic import write_json
+from benchmarks.common import free_port
+from tools.quickstart import start_server, stop
+
+SHOWN_NUMBERS = 4  # of a vector, on the page
+TEXT = "Quantum error correction with surface codes under biased noise"
+
+
+def cut(value: Any) -> Any:
+    """A vector becomes its first numbers and a count; everything else is kept, recursively."""
+    if isinstance(value, list) and len(value) > SHOWN_NUMBERS and all(isinstance(v, float) for v in value):
+        return [*(round(v, 4) for v in value[:SHOWN_NUMBERS]), f"... {len(value)} numbers"]
+    if isinstance(value, list):
+        return [cut(v) for v in value]
+    if isinstance(value, dict):
+        return {k: cut(v) for k, v in value.items()}
+    return value
+
+
+def ask(client: httpx.Client, method: str, path: str, body: dict | None = None) -> dict:
+    answer = client.request(method, path, json=body)
+    return {"method": method, "path": path, "body": body, "status": answer.status_code, "answer": cut(answer.json())}
+
+
+def examples(url: str) -> dict[str, dict]:
+    with httpx.Client(base_url=url, timeout=60) as client:
+        found = ask(client, "POST", "/search", {"text": TEXT, "k": 3})
+        paper = client.get(f"/papers/{found['answer']['results'][0]['id']}").json()
+        shown = {
+            "search": found,
+            "search_by_id": ask(client, "POST", "/search", {"id": paper["id"], "k": 3}),
+            "search_lexical": ask(client, "POST", "/search", {"text": TEXT, "k": 3, "mode": "lexical"}),
+            "classify": ask(client, "POST", "/classify", {"title": paper["title"], "k": 3}),
+            "paper": ask(client, "GET", f"/papers/{paper['id']}"),
+            "embed": ask(client, "POST", "/embed", {"texts": [TEXT]}),
+            "openai": ask(client, "POST", "/v1/embeddings", {"input": TEXT, "model": "arxiv-embed"}),
+            "ready": ask(client, "GET", "/ready"),
+            "bad_k": ask(client, "POST", "/search", {"text": TEXT, "k": 0}),
+            "unknown_id": ask(client, "GET", "/papers/0000.00000"),
+        }
+    return shown
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=Path("models/bundle"))
+    parser.add_argument("--out", type=Path, default=Path("metrics/api_examples.json"))
+    opts = parser.parse_args()
+    os.environ["ARXIV_EMBED_MODELS_DIR"] = str(opts.models)
+    port = free_port()
+    server = start_server(port)
+    try:
+        shown = examples(f"http://127.0.0.1:{port}")
+    finally:
+        stop(server)
+    write_json(opts.out, shown)
+    print(f"wrote {opts.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""`make quickstart`: from a fresh clone to a served answer in minutes on a laptop.
+
+    python -m tools.quickstart [--source PATH] [--port 8000] [--pid-file .serve.pid] [--check]
+
+Runs the pipeline up to the served bundle with the `small` profile and the pretrained encoder (no fine-tuning; the
+adapter is still trained): the first papers of the Hugging Face dataset when the hub answers, or a local file
+(`--source`, a path relative to the repository, as dvc.lock records it). Then it starts the server on loopback,
+prints the requests to try, and serves until Ctrl-C; `--check` asks one question itself, prints the answer and
+stops the server (the tests' and the benchmark's mode). It is an experiment like any other: `dvc exp show` lists
+it, and `make repro-sample` replaces it with the default run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from arxiv_embed.data.hub import hub_reachable
+
+HF_SPEC = "sources/nick007x-arxiv-papers.yaml"
+HF_PAPERS = 20_000  # read from the Hugging Face dataset: enough for the small profile's 5,000-paper corpus
+OVERRIDES = ("profile=small", "train.epochs=0")
+QUESTION = {"text": "Quantum error correction with surface codes under biased noise", "k": 3}
+READY_TIMEOUT_S = 300
+
+
+def overrides(source: str | None) -> list[str]:
+    """The `-S` settings of the quickstart experiment, or SystemExit with one line naming the fix."""
+    if source is None:
+        if not hub_reachable():
+            sys.exit(
+                "error: the Hugging Face hub does not answer: run on a local file, "
+                "make quickstart SAMPLE=path/to/papers.jsonl.gz (arXiv snapshot JSON lines, Parquet or CSV)"
+            )
+        return [*OVERRIDES, f"data.source={HF_SPEC}", f"data.max_papers={HF_PAPERS}"]
+    if not Path(source).is_file():
+        sys.exit(f"error: SAMPLE={source} is not a file: name a local papers file")
+    return [*OVERRIDES, f"data.source={source}"]
+
+
+def curl_lines(port: int) -> list[str]:
+    body = json.dumps(QUESTION)
+    classify = json.dumps({"text": QUESTION["text"]})
+    return [
+        f"curl -s localhost:{port}/search -H 'content-type: application/json' -d '{body}'",
+        f"curl -s localhost:{port}/classify -H 'content-type: application/json' -d '{classify}'",
+        f"curl -s localhost:{port}/ready",
+    ]
+
+
+def start_server(port: int, pid_file: str | None = None) -> subprocess.Popen:
+    """`python -m serve` on loopback (its log on this terminal), once it answers /ready."""
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
+    if pid_file:
+        env["ARXIV_EMBED_PID_FILE"] = pid_file
+    server = subprocess.Popen([sys.executable, "-m", "serve"], env=env)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"error: the server exited ({server.returncode}) before it answered; its log is above")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    server.kill()
+    sys.exit(f"error: the server did not answer on port {port} within {READY_TIMEOUT_S} s")
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", help="a local papers file, relative to the repository; default: Hugging Face")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--pid-file", default=".serve.pid")
+    parser.add_argument("--check", action="store_true", help="ask one question, print the answer, stop")
+    args = parser.parse_args()
+    settings = overrides(args.source)
+    start = time.monotonic()
+    built = subprocess.run(["dvc", "exp", "run", "bundle", *(arg for s in settings for arg in ("-S", s))])
+    if built.returncode:
+        sys.exit(built.returncode)
+    server = start_server(args.port, args.pid_file)
+    print(f"\nThe bundle was built in {time.monotonic() - start:.0f} s; serving it on port {args.port}. Try:\n")
+    print("\n".join(f"  {line}" for line in curl_lines(args.port)), flush=True)
+    if args.check:
+        answer = httpx.post(f"http://127.0.0.1:{args.port}/search", json=QUESTION, timeout=60).json()
+        stop(server)
+        print(json.dumps(answer, indent=2))
+        print(f"answered {time.monotonic() - start:.1f} s after the start")
+        sys.exit(0 if answer.get("results") else 1)
+    print("\nCtrl-C stops the server; `make update` adds what arXiv published since and swaps it in.", flush=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        stop(server)
+
+
+if __name__ == "__main__":
+    main()
