@@ -46,7 +46,7 @@ def main() -> None:
             "corpus_papers": metrics["subsample"]["corpus_papers"],
             "p@10": metrics["eval"]["p@10"],
             "question": "Quantum error correction with surface codes under biased noise",
-            "answer": [{k: hit[k] for k in ("id", "title", "primary_category")} for hit in answer["results"]],
+            "answer": [{k: hit[k] for k in ("id", "title", "category")} for hit in answer["results"]],
         },
     )
 
