@@ -106,9 +106,9 @@ def copy_repo(dest: Path) -> Path:
         if not (ROOT / name).is_file() or outs:
             continue
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        committed = last.text(name) if name.startswith(RUN_OUTPUTS) else None
+        committed = last.content(name) if name.startswith(RUN_OUTPUTS) else None
         if committed is not None:
-            (dest / name).write_text(committed)
+            (dest / name).write_bytes(committed)
         else:
             shutil.copy2(ROOT / name, dest / name)
     (dest / "dvc.lock").unlink(missing_ok=True)  # the copy starts with no run recorded

@@ -46,12 +46,17 @@ class LastCommit:
         self.root = root
 
     def _git(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", *args], cwd=self.root, capture_output=True, text=True)
+        return subprocess.run(["git", *args], cwd=self.root, capture_output=True)
 
-    def text(self, name: str) -> str | None:
+    def content(self, name: str) -> bytes | None:
+        """A file's bytes (a plot is a PNG) as the last commit holds them; None when it holds no such file."""
         proc = self._git("show", f"HEAD:{name}")
         return proc.stdout if proc.returncode == 0 else None
 
+    def text(self, name: str) -> str | None:
+        found = self.content(name)
+        return None if found is None else found.decode()
+
     def names(self, folder: str, suffix: str) -> list[str]:
-        listed = self._git("ls-tree", "--name-only", "HEAD", f"{folder.rstrip('/')}/").stdout.split()
+        listed = self._git("ls-tree", "--name-only", "HEAD", f"{folder.rstrip('/')}/").stdout.decode().split()
         return sorted(n for n in listed if n.endswith(suffix))
