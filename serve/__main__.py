@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
@@ -23,14 +26,29 @@ def main() -> None:
         raise SystemExit(1) from None
     host = os.environ.get("HOST", "0.0.0.0")
     port = int(os.environ.get("PORT", "8000"))
-    pid_file = Path(settings.pid_file) if settings.pid_file else None
-    if pid_file:
-        pid_file.write_text(f"{os.getpid()}\n")
-    try:
+    with kept_pid(Path(settings.pid_file) if settings.pid_file else None):
         uvicorn.run(create_app(bundle), host=host, port=port, log_level="info", access_log=False)
+
+
+@contextmanager
+def kept_pid(path: Path | None) -> Iterator[None]:
+    """This process's pid in `path` while it serves (`make update` signals it), removed however it stops:
+    uvicorn re-raises SIGTERM once drained, so the removal also runs in a SIGTERM handler that then dies of it."""
+    if path is None:
+        yield
+        return
+
+    def remove_then_die(signum: int, _frame: object) -> None:
+        path.unlink(missing_ok=True)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    path.write_text(f"{os.getpid()}\n")
+    signal.signal(signal.SIGTERM, remove_then_die)
+    try:
+        yield
     finally:
-        if pid_file:
-            pid_file.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 from pathlib import Path
 
 from benchmarks.common import free_port
-from tests.conftest import copy_repo, run
+from tests.conftest import copy_repo, read_slice, run
 
 VENV = Path(sys.executable).parents[1]  # set up already: the clone's `make setup` is then a no-op
+CATEGORIES = ("cs.CL", "cs.CV", "math.AP", "astro-ph.GA", "quant-ph", "hep-th")
 
 
 def test_quickstart_serves_an_answer_from_a_fresh_clone(tmp_path: Path, sample: Path) -> None:
-    repo = copy_repo(tmp_path)
+    """On a slice of the sample big enough for the small profile's splits (`python -m benchmarks.quickstart` times
+    the whole sample)."""
+    source = tmp_path / "papers.jsonl.gz"
+    with gzip.open(source, "wt") as fh:
+        fh.writelines(json.dumps(row) + "\n" for row in read_slice(sample, CATEGORIES, 250))
+    repo = copy_repo(tmp_path / "clone")
     port = free_port()
-    out = run(["make", "quickstart", f"VENV={VENV}", f"SAMPLE={sample}", f"PORT={port}", "CHECK=1"], repo, timeout=1500)
+    out = run(["make", "quickstart", f"VENV={VENV}", f"SAMPLE={source}", f"PORT={port}", "CHECK=1"], repo, timeout=1500)
     assert f"curl -s localhost:{port}/search -H 'content-type: application/json'" in out.stdout
     answer = json.loads(out.stdout[out.stdout.index("\n{") : out.stdout.rindex("}") + 1])
     assert len(answer["results"]) == 3 and all(hit["title"] and hit["score"] for hit in answer["results"])
     assert not (repo / ".serve.pid").exists()  # the server is gone, and so is its pid
     shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)
     assert shown[0]["data"]["params"]["params.yaml"]["data"]["subsample"]["corpus_max_papers"] == 5000
+    assert json.loads((repo / "metrics/subsample.json").read_text())["corpus_papers"] == 250 * len(CATEGORIES)
     assert json.loads((repo / "metrics/train.json").read_text())["rows"] == 0  # the pretrained encoder
 
 

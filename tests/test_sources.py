@@ -113,6 +113,6 @@ def test_unreachable_hub_names_the_offline_fix(monkeypatch: pytest.MonkeyPatch) 
     hub.hub_reachable.cache_clear()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     spec = Path(__file__).resolve().parents[1] / "sources" / "nick007x-arxiv-papers.yaml"
-    with pytest.raises(PipelineError, match="data.source="):
+    with pytest.raises(PipelineError, match="SAMPLE="):
         read_papers(spec)
     hub.hub_reachable.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import numpy as np
@@ -11,6 +12,8 @@ import torch
 
 from arxiv_embed.data.sources import read_papers
 from arxiv_embed.data.text import build_texts
+from arxiv_embed.device import resolve_device
+from arxiv_embed.errors import PipelineError
 from arxiv_embed.params import section
 from arxiv_embed.train.batching import DistinctLabelBatchSampler, LengthGroupedBatchSampler
 from arxiv_embed.train.models import load_sentence_model, load_tokenizer
@@ -135,3 +138,13 @@ def test_length_grouped_batches(categories: np.ndarray) -> None:
     sampler.set_epoch(1)
     assert list(sampler) != batches
     assert padding_share(batches, lengths) < 0.1
+
+
+def test_auto_device_says_which_it_took_and_cuda_without_a_gpu_stops(caplog: pytest.LogCaptureFixture) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: nothing to refuse")
+    with caplog.at_level(logging.INFO, logger="arxiv_embed.device"):
+        assert resolve_device("auto", "train.device") == "cpu"
+    assert "train.device: auto took cpu" in caplog.text
+    with pytest.raises(PipelineError, match=r"^embed.device is cuda but torch sees no GPU .*make setup-gpu"):
+        resolve_device("cuda", "embed.device")
