@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import free_port, report, sample_path
+from tools.quickstart import answer_in
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(sys.executable).parents[1]
@@ -32,7 +33,7 @@ def main() -> None:
         seconds = time.monotonic() - start
         if proc.returncode:
             raise SystemExit(f"error: make quickstart failed:\n{proc.stderr[-3000:]}")
-        answer = json.loads(proc.stdout[proc.stdout.index("\n{") : proc.stdout.rindex("}") + 1])
+        answer = answer_in(proc.stdout)
         metrics = {name: json.loads((clone / "metrics" / f"{name}.json").read_text()) for name in ("subsample", "eval")}
     # each stage that ran logs `<metrics name> INFO done in <seconds>s`
     stage_seconds = {name: float(s) for name, s in re.findall(r" (\w+) INFO done in ([\d.]+)s", proc.stderr)}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from benchmarks.common import free_port
 from tests.conftest import copy_repo, read_slice, run
+from tools.quickstart import answer_in
 
 VENV = Path(sys.executable).parents[1]  # set up already: the clone's `make setup` is then a no-op
 CATEGORIES = ("cs.CL", "cs.CV", "math.AP", "astro-ph.GA", "quant-ph", "hep-th")
@@ -24,7 +25,7 @@ def test_quickstart_serves_an_answer_from_a_fresh_clone(tmp_path: Path, sample: 
     port = free_port()
     out = run(["make", "quickstart", f"VENV={VENV}", f"SAMPLE={source}", f"PORT={port}", "CHECK=1"], repo, timeout=1500)
     assert f"curl -s localhost:{port}/search -H 'content-type: application/json'" in out.stdout
-    answer = json.loads(out.stdout[out.stdout.index("\n{") : out.stdout.rindex("}") + 1])
+    answer = answer_in(out.stdout)
     assert len(answer["results"]) == 3 and all(hit["title"] and hit["score"] for hit in answer["results"])
     assert not (repo / ".serve.pid").exists()  # the server is gone, and so is its pid
     shown = json.loads(run(["dvc", "exp", "show", "--json"], repo).stdout)

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from arxiv_embed.data.hub import hub_reachable
+from benchmarks.common import wait_for_http
 
 HF_SPEC = "sources/nick007x-arxiv-papers.yaml"
 HF_PAPERS = 20_000  # read from the Hugging Face dataset: enough for the small profile's 5,000-paper corpus
@@ -61,18 +62,21 @@ def start_server(port: int, pid_file: str | None = None) -> subprocess.Popen:
     if pid_file:
         env["ARXIV_EMBED_PID_FILE"] = pid_file
     server = subprocess.Popen([sys.executable, "-m", "serve"], env=env)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"error: the server exited ({server.returncode}) before it answered; its log is above")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    server.kill()
-    sys.exit(f"error: the server did not answer on port {port} within {READY_TIMEOUT_S} s")
+
+    def exited() -> str | None:
+        return None if server.poll() is None else f"it exited ({server.returncode}); its log is above"
+
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/ready", READY_TIMEOUT_S, exited)
+    except RuntimeError as err:
+        server.kill()
+        sys.exit(f"error: {err}")
+    return server
+
+
+def answer_in(output: str) -> dict:
+    """The `/search` answer that `--check` prints after the curl lines: the last JSON object of the output."""
+    return json.loads(output[output.index("\n{") : output.rindex("}") + 1])
 
 
 def stop(server: subprocess.Popen) -> None:
