@@ -25,3 +25,10 @@ def cpu_isa() -> dict:
                 flags = set(value.split())
                 break
     return {"model": model, "cores": os.cpu_count(), **{f: f in flags for f in VECTOR_EXTENSIONS}}
+
+
+def memory_mb(pid: int | str = "self") -> dict[str, float]:
+    """A process's resident memory now (`VmRSS`) and at its peak (`VmHWM`), in MiB, from /proc (Linux)."""
+    with open(f"/proc/{pid}/status") as fh:
+        fields = dict(line.split(":", 1) for line in fh if ":" in line)
+    return {name: round(int(fields[name].split()[0]) / 1024, 1) for name in ("VmRSS", "VmHWM")}

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from arxiv_embed.atomic import write_json
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.layout import METRICS_DIR
+from arxiv_embed.layout import LAYOUT
 from arxiv_embed.params import load_params, read_stage_params
 
 P = TypeVar("P")
@@ -32,5 +32,5 @@ def run_stage(name: str, main: Callable[[P], dict[str, Any] | None], schema: typ
     if metrics is None:
         return
     metrics["seconds"] = round(time.perf_counter() - start, 2)
-    write_json(METRICS_DIR / f"{name}.json", metrics)
+    write_json(LAYOUT.stage_metrics(name), metrics)
     logging.getLogger(name).info("done in %.1fs", metrics["seconds"])

@@ -10,14 +10,14 @@ import uvicorn
 from fastapi import FastAPI
 from sentence_transformers import SentenceTransformer
 
-from arxiv_embed.bundle import INDEX_DIR
+from arxiv_embed.layout import ModelFolders
 from arxiv_embed.search.index import VectorIndex
 from serve.schemas import request_models
 from serve.settings import settings
 
-models = os.environ.get("ARXIV_EMBED_MODELS_DIR", "models")
-model = SentenceTransformer(f"{models}/encoder", device="cpu", local_files_only=True)
-index = VectorIndex(Path(models) / INDEX_DIR)
+models = ModelFolders(Path(os.environ.get("ARXIV_EMBED_MODELS_DIR", "models")))
+model = SentenceTransformer(str(models.encoder), device="cpu", local_files_only=True)
+index = VectorIndex(models.served_index)
 app = FastAPI()
 SearchRequest = request_models(settings).search
 

@@ -19,6 +19,7 @@ import numpy as np
 from torch.utils.data import DataLoader
 
 from arxiv_embed.data.text import build_texts
+from arxiv_embed.layout import LAYOUT
 from arxiv_embed.params import load_params, section
 from arxiv_embed.train.batching import column_array
 from arxiv_embed.train.models import load_tokenizer
@@ -71,7 +72,7 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=20_000)
     parser.add_argument("--pairs", type=int, default=100_000)
     parser.add_argument("--tiny", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     n_papers, n_pairs = (1000, 4000) if opts.tiny else (opts.papers, opts.pairs)
     papers = real_papers(n_papers)

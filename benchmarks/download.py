@@ -19,7 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.common import report, sample_path
+from arxiv_embed.layout import LAYOUT
+from benchmarks.common import report
+from tools.sample import sample_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +54,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--shard-rows", type=int, default=100_000)
     parser.add_argument("--tiny", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     copies, limit = ([1, 2], 2000) if opts.tiny else (opts.copies, None)
     runs = {}

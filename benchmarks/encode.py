@@ -27,6 +27,7 @@ from arxiv_embed.data.text import build_text, build_texts
 from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
 from arxiv_embed.encode.onnx_export import OnnxConfig, QuantizeConfig, export_onnx, optimize_graph, quantize_int8
 from arxiv_embed.evaluation.metrics import leave_one_out_precision
+from arxiv_embed.layout import LAYOUT
 from arxiv_embed.params import load_params, section
 from arxiv_embed.train.models import load_trained_encoder
 from benchmarks.common import real_papers, report
@@ -105,11 +106,11 @@ def measure_choices(model: SentenceTransformer, bench: Bench, onnx: Path, opset:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, default=Path("models"))
-    parser.add_argument("--val", type=Path, default=Path("data/processed/val.parquet"))
+    parser.add_argument("--models", type=Path, default=LAYOUT.models.root)
+    parser.add_argument("--val", type=Path, default=LAYOUT.split("val"))
     parser.add_argument("--texts", type=int, default=1000)
     parser.add_argument("--tiny", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     n = 32 if opts.tiny else opts.texts
     texts = [build_text(p["title"], p["abstract"]) for p in real_papers(n, seed=2)]

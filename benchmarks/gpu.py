@@ -24,6 +24,7 @@ import torch
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.device import resolve_device
 from arxiv_embed.encode.torch_encoder import TorchCorpusEncoder
+from arxiv_embed.layout import LAYOUT
 from arxiv_embed.params import load_params, section
 from arxiv_embed.train.models import load_sentence_model
 from arxiv_embed.train.tokens import tokenize
@@ -84,7 +85,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=50_000, help="training pairs (one epoch)")
     parser.add_argument("--embed-texts", type=int, default=200_000)
     parser.add_argument("--tiny", action="store_true", help="a few batches, to check the benchmark runs (CPU)")
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     if not (opts.carry / PAPERS_FILE).is_file():
         fix = f"python -m tools.gpu_carry --out {opts.carry}"

@@ -20,14 +20,16 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.bundle import ONNX_DIR
 from arxiv_embed.data.shards import shard_name
 from arxiv_embed.data.text import build_text
 from arxiv_embed.encode.onnx_encoder import MODEL_FILES, OnnxEncoder
 from arxiv_embed.encode.vectors import vectors_table
 from arxiv_embed.evaluation.metrics import recall_at_k
+from arxiv_embed.layout import LAYOUT, ModelFolders
+from arxiv_embed.manifest import Manifest
 from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index, exact_index
-from benchmarks.common import report, sample_path
+from benchmarks.common import report
+from tools.sample import sample_path
 
 CANDIDATES = {
     "flat": {},
@@ -44,15 +46,16 @@ def corpus_embeddings(models: Path, limit: int | None, cache_dir: Path, cached: 
     """Embeddings of the sample's papers, cached by encoder hash and size (encoding 110k texts takes a while)."""
     if cached:
         return np.load(cached)
-    manifest = json.loads((models / "manifest.json").read_text())
-    key = manifest["files"][f"{ONNX_DIR}/{MODEL_FILES['int8']}"][:12]
+    folders = ModelFolders(models)
+    manifest = Manifest.read(folders.manifest)
+    key = manifest.files[folders.name_of(folders.served_onnx / MODEL_FILES["int8"])][:12]
     cache = cache_dir / f"sample_{key}_{limit or 'all'}.npy"
     if cache.is_file():
         return np.load(cache)
     with gzip.open(sample_path(), "rt") as fh:
         rows = [json.loads(line) for _, line in zip(range(limit or 10**9), fh, strict=False)]
-    texts = [build_text(r["title"], r["abstract"], manifest["text_field"]) for r in rows]
-    vectors = OnnxEncoder(models / ONNX_DIR, "int8").encode(texts, progress=True)
+    texts = [build_text(r["title"], r["abstract"], manifest.text_field) for r in rows]
+    vectors = OnnxEncoder(folders.served_onnx, "int8").encode(texts, progress=True)
     with atomic_path(cache) as tmp, open(tmp, "wb") as fh:
         np.save(fh, vectors)
     return vectors
@@ -95,13 +98,13 @@ def measure(overrides: dict, shards: Path, vectors: np.ndarray, queries: np.ndar
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--models", type=Path, default=LAYOUT.models.root)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N papers of the sample")
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--cache", type=Path, default=Path("data/bench"))
+    parser.add_argument("--cache", type=Path, default=LAYOUT.bench_work("index"))
     parser.add_argument("--embeddings", type=Path, help="a cached .npy of embeddings to use as they are")
     parser.add_argument("--tiny", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     limit, n_queries = (2000, 50) if opts.tiny else (opts.limit, opts.queries)
     vectors = corpus_embeddings(opts.models, limit, opts.cache, opts.embeddings)

@@ -34,14 +34,13 @@ import httpx
 import numpy as np
 from tokenizers import Tokenizer
 
-from arxiv_embed.bundle import ONNX_DIR
 from arxiv_embed.encode.onnx_encoder import TOKENIZER_FILE
-from arxiv_embed.layout import ADAPTER_DIR, ENCODER_DIR
+from arxiv_embed.layout import LAYOUT, ModelFolders
 from arxiv_embed.machine import cpu_isa
 from arxiv_embed.train.models import load_trained_encoder
-from benchmarks.common import free_port, real_papers, report
-from benchmarks.serve import drive, start_process, start_server
-from stages.adapter import SENTENCE_MODEL
+from benchmarks.common import real_papers, report
+from benchmarks.serve import drive
+from tools.processes import free_port, start_process, start_server
 
 PEER_VERSION = "0.0.78"
 PEER = f"infinity-emb=={PEER_VERSION}"
@@ -193,28 +192,29 @@ def ratios(servers: dict, variant: str, peer: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--models", type=Path, default=LAYOUT.models.root)
     parser.add_argument("--texts", type=int, default=600)
     parser.add_argument("--requests", type=int, default=300, help="requests per measure")
     parser.add_argument("--rounds", type=int, default=2, help="each server is measured this many times, in turns")
     parser.add_argument("--venv", type=Path, default=PEER_VENV)
     parser.add_argument("--tiny", action="store_true", help="a few requests, int8 only")
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     n, requests = (16, 6) if opts.tiny else (opts.texts, opts.requests)
+    models = ModelFolders(opts.models)
     opts.rounds = 1 if opts.tiny else opts.rounds
-    tokenizer = Tokenizer.from_file(str(opts.models / ONNX_DIR / TOKENIZER_FILE))
+    tokenizer = Tokenizer.from_file(str(models.served_onnx / TOKENIZER_FILE))
     texts = cut_texts([p["abstract"] for p in real_papers(n, seed=3)], tokenizer)
     work = Workload(texts, requests, time_limit=120)
     references = {}
-    served_torch = opts.models / ADAPTER_DIR.name / SENTENCE_MODEL  # the served encoder, adapter included
-    for name, folder in (("app", served_torch), ("infinity", opts.models / ENCODER_DIR.name)):
+    served_torch = models.adapter.sentence_model  # the served encoder, adapter included
+    for name, folder in (("app", served_torch), ("infinity", models.encoder)):
         model = load_trained_encoder(folder, "cpu")
         references[name] = model.encode(texts, batch_size=BATCH, normalize_embeddings=True, convert_to_numpy=True)
     bin_dir = peer_bin(opts.venv)
     variants = ["int8"] if opts.tiny else ["int8", "fp32"]
     with tempfile.TemporaryDirectory(prefix="bench-peer-") as tmp:
-        folders = export_for_peer(bin_dir, opts.models / ENCODER_DIR.name, Path(tmp))
+        folders = export_for_peer(bin_dir, models.encoder, Path(tmp))
         runs = [(f"app_{v}", v) for v in variants]
         runs += [(f"infinity_{v}", v) for v in variants] + [("infinity_int8_per_channel", "int8_per_channel")]
         rounds: dict[str, list[dict]] = {name: [] for name, _ in runs}

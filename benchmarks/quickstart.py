@@ -16,8 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import free_port, report, sample_path
+from benchmarks.common import report
+from tools.processes import free_port
 from tools.quickstart import answer_in
+from tools.sample import sample_path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(sys.executable).parents[1]

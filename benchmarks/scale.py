@@ -26,29 +26,30 @@ import pandas as pd
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
-from arxiv_embed.atomic import write_json
-from arxiv_embed.bundle import CLASSIFIER_DIR, INDEX_DIR, LEXICAL_DIR, MANIFEST_FILE, ONNX_DIR, make_manifest
+from arxiv_embed.bundle import make_manifest
 from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.data.shards import shard_files, shard_name
 from arxiv_embed.encode.vectors import iter_vectors, vectors_table
 from arxiv_embed.evaluation.metrics import recall_at_k
-from arxiv_embed.layout import ADAPTED_CORPUS_DIR, CORPUS_DIR
+from arxiv_embed.layout import LAYOUT, Layout, ModelFolders
+from arxiv_embed.machine import memory_mb
 from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index, exact_top_k
 from arxiv_embed.search.lexical import write_postings
 from arxiv_embed.search.live_index import grow
 from arxiv_embed.search.modes import Fusion, save_search_spec
 from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from benchmarks.common import report
-from benchmarks.serve import load, start_server
+from benchmarks.serve import load
+from tools.processes import start_server
 
 CHUNK = 100_000
 
 
 def real_corpus(pipeline: Path) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Ids and vectors of the pipeline's corpus, and its papers (id, title, abstract, category) by id."""
-    ids, vectors = zip(*iter_vectors(pipeline / ADAPTED_CORPUS_DIR), strict=True)
+    ids, vectors = zip(*iter_vectors(Layout(pipeline).adapted_corpus), strict=True)
     columns = ["id", "title", "abstract", "primary_category"]
-    papers = pd.concat(pd.read_parquet(f, columns=columns) for f in shard_files(pipeline / CORPUS_DIR))
+    papers = pd.concat(pd.read_parquet(f, columns=columns) for f in shard_files(Layout(pipeline).corpus))
     return np.concatenate(ids), np.concatenate(vectors), papers.set_index("id")
 
 
@@ -81,11 +82,6 @@ def measure_recall(index: VectorIndex, queries: np.ndarray, truth: np.ndarray) -
     return recall, per_query_ms
 
 
-def rss_mb(pid: int) -> dict:
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return {name: round(int(fields[name].split()[0]) / 1024, 1) for name in ("VmRSS", "VmHWM")}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pipeline", type=Path, default=Path("."), help="a repo after `dvc repro` (its corpus)")
@@ -98,9 +94,9 @@ def main() -> None:
     parser.add_argument("--opq", action="store_true")
     parser.add_argument("--rerank", type=int, default=100, help="0: serve the PQ codes alone")
     parser.add_argument("--requests", type=int, default=300, help="/search requests per concurrency level")
-    parser.add_argument("--work", type=Path, default=Path("data/bench/scale"))
+    parser.add_argument("--work", type=Path, default=LAYOUT.bench_work("scale"))
     parser.add_argument("--tiny", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     if opts.tiny:
         opts.size, opts.queries, opts.nlist, opts.requests = 20_000, 50, 64, 10
@@ -113,8 +109,8 @@ def main() -> None:
     query_texts = papers.loc[ids[held_out], "abstract"].tolist()
 
     shutil.rmtree(opts.work, ignore_errors=True)
-    shards, models = opts.work / "vectors", opts.work / "models"
-    base_dir, postings_dir = models / "index", models / "lexical"
+    shards, models = opts.work / "vectors", ModelFolders(opts.work / "models")
+    base_dir, postings_dir = models.base_index, models.search
     for folder in (shards, base_dir, postings_dir):
         folder.mkdir(parents=True)
     start = time.perf_counter()
@@ -134,31 +130,31 @@ def main() -> None:
         base_dir / PAPERS_FILE,
         zip(index_ids, meta["title"], meta["primary_category"], strict=True),
     )
-    for name in (ONNX_DIR, CLASSIFIER_DIR):
-        shutil.copytree(opts.pipeline / "models" / name, models / name)
+    pipeline = Layout(opts.pipeline).models
+    shutil.copytree(pipeline.served_onnx, models.served_onnx)
+    shutil.copytree(pipeline.classifier, models.classifier)
     # Synthetic papers have no text of their own: an empty lexical index, and dense search as the default mode
     # (benchmarks/search_modes.py measures lexical and hybrid search over real texts).
-    features = TfidfFeatures.load(models / CLASSIFIER_DIR)
+    features = TfidfFeatures.load(models.classifier)
     write_postings([], features.size, postings_dir)
-    save_search_spec(models / LEXICAL_DIR, Fusion(0.5, 60, 100), "dense")
-    grow(base_dir, postings_dir, [], features, "title_abstract", models / INDEX_DIR)  # the served (live) index
-    manifest = make_manifest(models, "int8")
-    write_json(models / MANIFEST_FILE, manifest)
-    sizes = {f.name: f.stat().st_size for f in sorted((models / INDEX_DIR).iterdir())}
+    save_search_spec(models.search, Fusion(0.5, 60, 100), "dense")
+    grow(base_dir, postings_dir, [], features, "title_abstract", models.served_index)  # the served (live) index
+    make_manifest(models, "int8").write(models.manifest)
+    sizes = {f.name: f.stat().st_size for f in sorted(models.served_index.iterdir())}
 
     start = time.perf_counter()
     truth = exact_top_k(shards, query_vectors, 10)
     exact_seconds = time.perf_counter() - start
-    recall, search_ms = measure_recall(VectorIndex(models / INDEX_DIR), query_vectors, truth)
-    codes_only = measure_recall(VectorIndex(models / INDEX_DIR, rerank=False), query_vectors, truth)[0]
+    recall, search_ms = measure_recall(VectorIndex(models.served_index), query_vectors, truth)
+    codes_only = measure_recall(VectorIndex(models.served_index, rerank=False), query_vectors, truth)[0]
 
     start = time.perf_counter()
-    proc, url = start_server(["-m", "serve"], models, {})
+    proc, url = start_server(["-m", "serve"], models.root, {})
     ready_seconds = time.perf_counter() - start
     try:
-        rss_ready = rss_mb(proc.pid)
+        rss_ready = memory_mb(proc.pid)
         latency = {f"c{c}": asyncio.run(load(url, query_texts, c, opts.requests, 300)) for c in (1, 8)}
-        rss_after = rss_mb(proc.pid)
+        rss_after = memory_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -26,10 +26,13 @@ from tqdm.auto import tqdm
 
 from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.data.text import build_text
+from arxiv_embed.layout import LAYOUT, ModelFolders
+from arxiv_embed.manifest import Manifest
 from arxiv_embed.search.index import INDEX_CONFIG_FILE, INDEX_FILE, VectorIndex
 from arxiv_embed.search.lexical import LEXICAL_FILES, write_postings
 from arxiv_embed.search.modes import SEARCH_FILE, SEARCH_MODES, load_searcher
-from benchmarks.common import report, sample_path
+from benchmarks.common import report
+from tools.sample import sample_path
 
 ALL_ARXIV = 2_550_000
 
@@ -47,26 +50,30 @@ def flat_index(folder: Path, n: int, dim: int) -> VectorIndex:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--models", type=Path, default=LAYOUT.models.root)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--tiny", action="store_true", help="2,000 papers and 20 queries (a test that it runs)")
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     limit, queries = (2_000, 20) if opts.tiny else (None, opts.queries)
-    features = TfidfFeatures.load(opts.models / "classifier")
-    search_spec = json.loads((opts.models / "lexical" / SEARCH_FILE).read_text())
-    dim = json.loads((opts.models / "manifest.json").read_text())["dim"]
+    models = ModelFolders(opts.models)
+    features = TfidfFeatures.load(models.classifier)
+    search_spec = json.loads((models.search / SEARCH_FILE).read_text())
+    dim = Manifest.read(models.manifest).dim
     with gzip.open(sample_path(), "rt") as fh:
         rows = (json.loads(line) for _, line in zip(range(limit or 10**9), fh, strict=False))
         texts = [build_text(row["title"], row["abstract"]) for row in rows]
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        scratch = ModelFolders(Path(tmp))
+        folder = scratch.served_index
+        for made in (folder, scratch.search):
+            made.mkdir()
         start = time.perf_counter()
         stats = write_postings((features.transform(t) for t in tqdm(texts, desc="tf-idf")), features.size, folder)
         build_seconds = time.perf_counter() - start
         sizes = {name: (folder / name).stat().st_size for name in LEXICAL_FILES}
-        (folder / SEARCH_FILE).write_text(json.dumps(search_spec))
-        searcher = load_searcher(folder, folder, flat_index(folder, len(texts), dim), features)
+        (scratch.search / SEARCH_FILE).write_text(json.dumps(search_spec))
+        searcher = load_searcher(scratch, flat_index(folder, len(texts), dim), features)
         rng = np.random.default_rng(1)
         picked = rng.choice(len(texts), queries, replace=False)
         vectors = rng.standard_normal((queries, dim)).astype(np.float32)

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,34 +20,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from benchmarks.common import free_port, real_papers, report, wait_for_http
-
-
-def start_process(
-    command: list[str], env: dict[str, str], port: int, ready_path: str, cwd: Path | None = None
-) -> tuple[subprocess.Popen, str]:
-    """Start a server process that will listen on loopback `port`, and wait until `ready_path` answers."""
-    proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-
-    def died() -> str | None:
-        return None if proc.poll() is None else f"exited: {proc.stderr.read().decode()[-2000:]}"
-
-    try:
-        wait_for_http(f"{url}{ready_path}", 300, died)
-    except RuntimeError as err:
-        proc.kill()
-        raise SystemExit(f"error: {' '.join(command)}: {err}") from None
-    return proc, url
-
-
-def start_server(args: list[str], models_dir: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """Start this project's server (or the baseline) on a free loopback port and wait until it answers."""
-    port = free_port()
-    env = {**os.environ, "ARXIV_EMBED_MODELS_DIR": str(models_dir), "HOST": "127.0.0.1", "PORT": str(port)}
-    env.update(env_extra)
-    return start_process([sys.executable, *args], env, port, "/openapi.json")
-
+from arxiv_embed.layout import LAYOUT
+from benchmarks.common import real_papers, report
+from tools.processes import start_server
 
 Send = Callable[[httpx.AsyncClient, int], Awaitable[bool]]
 
@@ -130,11 +102,11 @@ def measure(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--models", type=Path, default=LAYOUT.models.root)
     parser.add_argument("--requests", type=int, default=200, help="requests per concurrency level")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--tiny", action="store_true", help="a handful of requests, to check the benchmark runs")
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     requests = 6 if opts.tiny else opts.requests
     levels = [1, 2] if opts.tiny else opts.concurrency

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from arxiv_embed.layout import LAYOUT
+from arxiv_embed.machine import memory_mb
 from benchmarks.common import real_papers, report
 from benchmarks.serve import load
 
@@ -20,22 +22,14 @@ GOAL = {"errors": 0, "rss_growth_pct": 5.0}
 UNLIMITED = 10**9  # requests: the time limit ends the run
 
 
-def rss_mb(pid: int) -> float:
-    """Resident set size of a process, from /proc (the container's main process seen from the host)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise ValueError(f"no VmRSS for pid {pid}")
-
-
 async def soak(url: str, pid: int, texts: list[str], concurrency: int, seconds: float, warmup: float) -> dict:
     await load(url, texts, concurrency, UNLIMITED, warmup)
-    samples = [rss_mb(pid)]
+    samples = [memory_mb(pid)["VmRSS"]]
 
     async def sample_rss() -> None:
         while True:
             await asyncio.sleep(1)
-            samples.append(rss_mb(pid))
+            samples.append(memory_mb(pid)["VmRSS"])
 
     sampler = asyncio.create_task(sample_rss())
     try:
@@ -44,7 +38,7 @@ async def soak(url: str, pid: int, texts: list[str], concurrency: int, seconds: 
         sampler.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sampler
-    samples.append(rss_mb(pid))
+    samples.append(memory_mb(pid)["VmRSS"])
     return {
         "benchmark": "soak /search",
         "concurrency": concurrency,
@@ -66,7 +60,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--warmup", type=float, default=10)
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     if not Path(f"/proc/{opts.pid}/status").is_file():
         raise SystemExit(f"error: no process {opts.pid} on this machine (the server's pid, seen from here)")

@@ -32,8 +32,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from arxiv_embed.atomic import write_json
-from arxiv_embed.bundle import CLASSIFIER_DIR, INDEX_DIR, LEXICAL_DIR, MANIFEST_FILE, ONNX_DIR, make_manifest
+from arxiv_embed.bundle import make_manifest
 from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.data.harvest import SHARD_COLUMNS, SHARD_INFO, SHARD_PAPERS, SHARD_VECTORS
 from arxiv_embed.data.sources import PaperStream
@@ -42,22 +41,25 @@ from arxiv_embed.encode.shard_encoder import embed_shard
 from arxiv_embed.encode.vectors import iter_vectors, load_vectors, save_vectors
 from arxiv_embed.evaluation.metrics import recall_at_k
 from arxiv_embed.hashing import sha256
+from arxiv_embed.layout import LAYOUT, Layout, ModelFolders
+from arxiv_embed.manifest import Manifest
 from arxiv_embed.search.index import VectorIndex, exact_index, exact_search, merge_top_k
 from arxiv_embed.search.live_index import Shard, grow
 from arxiv_embed.search.papers import PAPERS_FILE, PaperStore
-from benchmarks.common import report, sample_path
-from benchmarks.serve import start_server
+from benchmarks.common import report
+from tools.processes import start_server
+from tools.sample import sample_path
 
 DAY = "2026-12-02"
-BASE_DIR, POSTINGS_DIR = "index", "lexical"  # the base index and its postings, beside the served bundle
 FIELD = "title_abstract"
 
 
-def copy_bundle(models: Path, dest: Path) -> None:
+def copy_bundle(models: ModelFolders, dest: ModelFolders) -> None:
     """The served bundle and the base it grows from, as files of their own (the run's are left untouched)."""
-    for name in (ONNX_DIR, CLASSIFIER_DIR, LEXICAL_DIR, BASE_DIR, INDEX_DIR):
-        shutil.copytree(models / name, dest / name)
-    shutil.copy(models / MANIFEST_FILE, dest / MANIFEST_FILE)
+    folders = (ModelFolders.served_onnx, ModelFolders.classifier, ModelFolders.search, ModelFolders.base_index)
+    for folder in (*folders, ModelFolders.served_index):
+        shutil.copytree(folder.fget(models), folder.fget(dest))
+    shutil.copy(models.manifest, dest.manifest)
 
 
 def harvest_rows(store: PaperStore, new: int, revised: int, withdrawn: int) -> pd.DataFrame:
@@ -152,26 +154,24 @@ async def swap_under_load(url: str, texts: list[str], pid: int, steady_s: float,
     }
 
 
-def default_part(models: Path, work: Path, new: int, steady_s: float) -> dict:
-    live_models = work / "models"
+def default_part(models: ModelFolders, work: Path, new: int, steady_s: float) -> dict:
+    live_models = ModelFolders(work / "models")
     copy_bundle(models, live_models)
-    variant = json.loads((models / MANIFEST_FILE).read_text())["onnx_variant"]
-    store = PaperStore(live_models / INDEX_DIR / PAPERS_FILE)
+    variant = Manifest.read(models.manifest).onnx_variant
+    store = PaperStore(live_models.served_index / PAPERS_FILE)
     rows = harvest_rows(store, new, revised=10, withdrawn=10)
     before = {"index_size": store.size, "corpus_size": store.live}
-    proc, url = start_server(["-m", "serve"], live_models, {})  # on the old bundle
+    proc, url = start_server(["-m", "serve"], live_models.root, {})  # on the old bundle
     try:
-        features = TfidfFeatures.load(live_models / CLASSIFIER_DIR)
-        graphs, shard_dir = live_models / ONNX_DIR, work / "updates" / "0001"
+        features = TfidfFeatures.load(live_models.classifier)
+        graphs, shard_dir = live_models.served_onnx, work / "updates" / "0001"
         start = time.perf_counter()
         info = embed_shard(rows, graphs, variant, FIELD, DEFAULT_MAX_TOKENS, shard_dir)
         embedded = time.perf_counter()
         shard = Shard("0001", shard_dir)
-        grown = grow(
-            live_models / BASE_DIR, live_models / POSTINGS_DIR, [shard], features, FIELD, live_models / INDEX_DIR
-        )
+        grown = grow(live_models.base_index, live_models.search, [shard], features, FIELD, live_models.served_index)
         added = time.perf_counter()
-        write_json(live_models / MANIFEST_FILE, make_manifest(live_models, variant))
+        make_manifest(live_models, variant).write(live_models.manifest)
         done = time.perf_counter()
         texts = rows.loc[~rows["deleted"], "abstract"].tolist()
         swap = asyncio.run(swap_under_load(url, texts, proc.pid, steady_s))
@@ -180,16 +180,16 @@ def default_part(models: Path, work: Path, new: int, steady_s: float) -> dict:
         proc.wait(timeout=30)
 
     scratch = work / "scratch"
-    grow(live_models / BASE_DIR, live_models / POSTINGS_DIR, [shard], features, FIELD, scratch)
-    same_files = all((scratch / f.name).read_bytes() == f.read_bytes() for f in (live_models / INDEX_DIR).iterdir())
+    grow(live_models.base_index, live_models.search, [shard], features, FIELD, scratch)
+    same_files = all((scratch / f.name).read_bytes() == f.read_bytes() for f in live_models.served_index.iterdir())
     again = embed_shard(rows, graphs, variant, FIELD, DEFAULT_MAX_TOKENS, work / "updates" / "again")
     _, vectors = load_vectors(shard_dir / SHARD_VECTORS)
     same_vectors = bool(np.array_equal(vectors, load_vectors(work / "updates" / "again" / SHARD_VECTORS)[1]))
     queries = vectors[: min(200, len(vectors))]
-    served = VectorIndex(live_models / INDEX_DIR).search(queries, 10)[1]
+    served = VectorIndex(live_models.served_index).search(queries, 10)[1]
     top10 = {"queries": len(queries), "identical_share": None}
-    if grown["size"] and json.loads((live_models / INDEX_DIR / "index.json").read_text())["type"] == "flat":
-        exact = exact_live_top_k(live_models / INDEX_DIR, queries, 10)
+    if grown["size"] and Manifest.read(live_models.manifest).index_type == "flat":
+        exact = exact_live_top_k(live_models.served_index, queries, 10)
         top10["identical_share"] = round(
             float(np.mean([set(a) == set(b) for a, b in zip(served, exact, strict=True)])), 4
         )
@@ -202,7 +202,7 @@ def default_part(models: Path, work: Path, new: int, steady_s: float) -> dict:
         "after": {"index_size": grown["size"], "corpus_size": grown["size"] - grown["removed"]},
         "papers_encoded": info["papers"],
         "old_papers_reembedded": info["papers"] - new - 10,  # the encoder saw the shard (new papers and versions) only
-        "base_vectors_identical": base_unchanged(live_models / BASE_DIR, live_models / INDEX_DIR),
+        "base_vectors_identical": base_unchanged(live_models.base_index, live_models.served_index),
         "seconds": {
             "embed": round(embedded - start, 2),
             "grow": round(added - embedded, 2),
@@ -220,11 +220,11 @@ def default_part(models: Path, work: Path, new: int, steady_s: float) -> dict:
 
 
 def scale_part(scale: Path, pipeline: Path, new: int, queries: int) -> dict:
-    models, vectors_dir = scale / "models", scale / "vectors"
-    if not (models / INDEX_DIR).is_dir():
-        raise SystemExit(f"error: {models / INDEX_DIR} not found: run `python -m benchmarks.scale` first")
+    models, vectors_dir = ModelFolders(scale / "models"), scale / "vectors"
+    if not models.served_index.is_dir():
+        raise SystemExit(f"error: {models.served_index} not found: run `python -m benchmarks.scale` first")
     rng = np.random.default_rng(7)
-    real = np.concatenate([v for _, v in islice(iter_vectors(pipeline / "data/adapted/corpus"), 1)])
+    real = np.concatenate([v for _, v in islice(iter_vectors(Layout(pipeline).adapted_corpus), 1)])
     picks = rng.choice(len(real), size=new + queries, replace=len(real) < new + queries)
     noisy = real[picks[:new]] + rng.normal(scale=0.05, size=(new, real.shape[1])).astype(np.float32)
     noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
@@ -246,22 +246,20 @@ def scale_part(scale: Path, pipeline: Path, new: int, queries: int) -> dict:
     )[SHARD_COLUMNS]
     rows.to_parquet(shard_dir / SHARD_PAPERS, index=False)
     save_vectors(shard_dir / SHARD_VECTORS, ids, noisy)
-    encoder = sha256(models / ONNX_DIR / MODEL_FILES["int8"])
+    encoder = sha256(models.served_onnx / MODEL_FILES["int8"])
     (shard_dir / SHARD_INFO).write_text(json.dumps({"encoder": encoder}))
 
     exact_base = exact_search(vectors_dir, probe, 10)
-    base_size = VectorIndex(models / INDEX_DIR).ntotal
-    recall_before = recall_at_k(VectorIndex(models / INDEX_DIR).search(probe, 10)[1], exact_base[1], 10)
-    features = TfidfFeatures.load(models / CLASSIFIER_DIR)
+    base_size = VectorIndex(models.served_index).ntotal
+    recall_before = recall_at_k(VectorIndex(models.served_index).search(probe, 10)[1], exact_base[1], 10)
+    features = TfidfFeatures.load(models.classifier)
     start = time.perf_counter()
-    grown = grow(
-        models / BASE_DIR, models / POSTINGS_DIR, [Shard("0001", shard_dir)], features, FIELD, models / INDEX_DIR
-    )
+    grown = grow(models.base_index, models.search, [Shard("0001", shard_dir)], features, FIELD, models.served_index)
     seconds = time.perf_counter() - start
     added_scores, added_positions = exact_index(noisy).search(probe, 10)
     truth = merge_top_k(exact_base, added_scores, added_positions + base_size, 10)[1]
-    recall_after = recall_at_k(VectorIndex(models / INDEX_DIR).search(probe, 10)[1], truth, 10)
-    grow(models / BASE_DIR, models / POSTINGS_DIR, [], features, FIELD, models / INDEX_DIR)  # back as it was
+    recall_after = recall_at_k(VectorIndex(models.served_index).search(probe, 10)[1], truth, 10)
+    grow(models.base_index, models.search, [], features, FIELD, models.served_index)  # back as it was
     return {
         "index_size": base_size,
         "added": new,
@@ -276,21 +274,24 @@ def scale_part(scale: Path, pipeline: Path, new: int, queries: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, default=Path("models"))
+    parser.add_argument("--models", type=Path, default=LAYOUT.models.root)
     parser.add_argument("--pipeline", type=Path, default=Path("."), help="the run whose vectors --scale borrows")
-    parser.add_argument("--work", type=Path, default=Path("data/bench/update"))
+    parser.add_argument("--work", type=Path, default=LAYOUT.bench_work("update"))
     parser.add_argument("--new", type=int, default=1000)
     parser.add_argument("--steady-seconds", type=float, default=15)
     parser.add_argument("--scale", action="store_true", help="also grow the 2.5M-vector index of benchmarks.scale")
-    parser.add_argument("--scale-work", type=Path, default=Path("data/bench/scale"))
+    parser.add_argument("--scale-work", type=Path, default=LAYOUT.bench_work("scale"))
     parser.add_argument("--tiny", action="store_true")
-    parser.add_argument("--out", type=Path, default=Path("metrics"))
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     if opts.tiny:
         opts.new, opts.steady_seconds = 20, 2
     shutil.rmtree(opts.work, ignore_errors=True)
     opts.work.mkdir(parents=True)
-    result = {"benchmark": "update", "default": default_part(opts.models, opts.work, opts.new, opts.steady_seconds)}
+    result = {
+        "benchmark": "update",
+        "default": default_part(ModelFolders(opts.models), opts.work, opts.new, opts.steady_seconds),
+    }
     if opts.scale:
         result["scale"] = scale_part(opts.scale_work, opts.pipeline, opts.new, 200)
     d = result["default"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
-from arxiv_embed.bundle import BundleError, load_bundle
+from arxiv_embed.bundle import BundleError
 from serve.app import create_app
 from serve.settings import settings
 
@@ -20,7 +20,7 @@ from serve.settings import settings
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        bundle = load_bundle(settings.models_dir, settings.onnx_variant, settings.threads, settings.max_tokens)
+        bundle = settings.load_bundle()
     except BundleError as err:
         print(f"error: cannot serve: {err}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -58,6 +58,19 @@ def request_models(cfg: Settings, dim: int | None = None) -> RequestModels:
         title: OptionalText = None
         k: K = 5
 
+    search_by_text, search_by_id = search_requests(Text, K)
+    return RequestModels(
+        embed=EmbedRequest,
+        classify=ClassifyByTitle | ClassifyByAbstract,
+        search=search_by_text | search_by_id,
+        search_by_id=search_by_id,
+        embeddings=embeddings_request(cfg, Text, dim),
+    )
+
+
+def search_requests(Text: Any, K: Any) -> tuple[type[BaseModel], type[BaseModel]]:  # noqa: N803 - type aliases
+    """/search by free text or by the id of an indexed paper; a body with both matches neither."""
+
     class SearchByText(BaseModel):
         """Papers near free text, e.g. an abstract."""
 
@@ -77,6 +90,12 @@ def request_models(cfg: Settings, dim: int | None = None) -> RequestModels:
         id: PaperId
         k: K = 10
 
+    return SearchByText, SearchById
+
+
+def embeddings_request(cfg: Settings, Text: Any, dim: int | None) -> type[BaseModel]:  # noqa: N803 - a type alias
+    """OpenAI's embeddings request, with the batch limit of `cfg` and the served dimension when known."""
+
     class EmbeddingsRequest(BaseModel):
         """OpenAI's embeddings request. `input` is a text or a list of texts; token arrays are not taken."""
 
@@ -95,13 +114,7 @@ def request_models(cfg: Settings, dim: int | None = None) -> RequestModels:
         )
         user: str | None = Field(default=None, max_length=256, description="accepted and ignored")
 
-    return RequestModels(
-        embed=EmbedRequest,
-        classify=ClassifyByTitle | ClassifyByAbstract,
-        search=SearchByText | SearchById,
-        search_by_id=SearchById,
-        embeddings=EmbeddingsRequest,
-    )
+    return EmbeddingsRequest
 
 
 class ErrorDetail(BaseModel):

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from arxiv_embed.bundle import Bundle, load_bundle
+from arxiv_embed.bundle import Bundle
 from serve.batcher import MicroBatcher
 from serve.schemas import Paper, SearchHit
 from serve.settings import Settings
@@ -37,7 +37,7 @@ class Served:
 
     @property
     def version(self) -> str:
-        return self.bundle.manifest["version"]
+        return self.bundle.manifest.version
 
     async def retire(self) -> None:
         """Stop the batcher once the requests that started on this bundle have finished."""
@@ -106,9 +106,7 @@ class ServerState:
         async with self.reload_lock:
             old = self.current
             try:
-                bundle = await run_in_threadpool(
-                    load_bundle, self.cfg.models_dir, self.cfg.onnx_variant, self.cfg.threads, self.cfg.max_tokens
-                )
+                bundle = await run_in_threadpool(self.cfg.load_bundle)
             except Exception as err:  # noqa: BLE001 - any broken bundle is refused; the old one keeps serving
                 log.error("reload refused, still serving bundle %s: %s", old.version, err)
                 self.reloads.labels("refused").inc()
@@ -121,8 +119,8 @@ class ServerState:
             log.info(
                 "now serving bundle %s (%d papers, newest %s), was %s",
                 new.version,
-                m["corpus_size"],
-                m["newest_datestamp"],
+                m.corpus_size,
+                m.newest_datestamp,
                 old.version,
             )
         await old.retire()

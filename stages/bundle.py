@@ -9,13 +9,12 @@ test numbers of metrics/eval.json, which must have evaluated these very files).
 import json
 from dataclasses import dataclass
 
-from arxiv_embed.bundle import MANIFEST_FILE, BundleError, assemble_bundle
+from arxiv_embed.bundle import BundleError, assemble_bundle
 from arxiv_embed.evaluation.metrics import HEADLINE_METRICS
-from arxiv_embed.layout import BUNDLE_DIR, METRICS_DIR, MODELS_DIR
+from arxiv_embed.layout import LAYOUT
+from arxiv_embed.manifest import Manifest
 from arxiv_embed.provenance import build_provenance
 from arxiv_embed.stage import run_stage
-
-EVAL_FILE = METRICS_DIR / "eval.json"
 
 
 @dataclass(frozen=True)
@@ -24,17 +23,18 @@ class Params:
 
 
 def main(params: Params) -> dict:
-    manifest = json.loads((MODELS_DIR / MANIFEST_FILE).read_text())
-    evaluation = json.loads(EVAL_FILE.read_text())
-    if evaluation.get("bundle_version") != manifest["version"]:
-        raise BundleError(f"{EVAL_FILE} is of another bundle than {MODELS_DIR / MANIFEST_FILE}: run dvc repro")
+    models, eval_file = LAYOUT.models, LAYOUT.stage_metrics("eval")
+    manifest = Manifest.read(models.manifest)
+    evaluation = json.loads(eval_file.read_text())
+    if evaluation.get("bundle_version") != manifest.version:
+        raise BundleError(f"{eval_file} is of another bundle than {models.manifest}: run dvc repro")
     extra = {
         "provenance": build_provenance(),
         "metrics": {k: evaluation[k] for k in ("search_mode", *HEADLINE_METRICS, "queries")},
     }
-    assemble_bundle(MODELS_DIR, manifest, extra, BUNDLE_DIR)
-    sizes = [(BUNDLE_DIR / name).stat().st_size for name in manifest["files"]]
-    return {"version": manifest["version"], "files": len(sizes), "megabytes": round(sum(sizes) / 1e6, 1)}
+    assemble_bundle(models, manifest, extra, LAYOUT.bundle)
+    sizes = [(LAYOUT.bundle / name).stat().st_size for name in manifest.files]
+    return {"version": manifest.version, "files": len(sizes), "megabytes": round(sum(sizes) / 1e6, 1)}
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ Papers are written as they are read (one row group in memory at a time), so memo
 4k-paper sample to all 2.5M papers of arXiv (`data.max_papers: null`).
 """
 
-import resource
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -14,7 +13,8 @@ from arxiv_embed.data.schema import COLUMNS
 from arxiv_embed.data.shards import write_rows
 from arxiv_embed.data.sources import OFFLINE_FIX, DataConfig, PaperStream
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.layout import RAW_DIR
+from arxiv_embed.layout import LAYOUT
+from arxiv_embed.machine import memory_mb
 from arxiv_embed.stage import run_stage
 
 SCHEMA = pa.schema([(name, pa.string()) for name in COLUMNS])
@@ -28,7 +28,7 @@ class Params:
 def main(params: Params) -> dict:
     data = params.data
     stream = PaperStream(data.source, data.max_papers)
-    with atomic_path(RAW_DIR, is_dir=True) as tmp:
+    with atomic_path(LAYOUT.raw, is_dir=True) as tmp:
         shards = write_rows(stream, tmp, SCHEMA, data.shard_rows)
         if not shards:
             raise PipelineError(f"no valid papers in {data.source}; point to another source with {OFFLINE_FIX}")
@@ -37,7 +37,7 @@ def main(params: Params) -> dict:
         "shards": len(shards),
         "skipped": sum(stream.skipped.values()),
         "skipped_by_reason": dict(stream.skipped),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": memory_mb()["VmHWM"],
     }
 
 

@@ -16,10 +16,8 @@ from arxiv_embed.encode.onnx_encoder import PARITY_FILE
 from arxiv_embed.encode.settings import EmbedConfig
 from arxiv_embed.encode.shard_encoder import embed_shard
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.layout import ADAPTER_DIR, HARVEST_DIR, UPDATES_DIR
+from arxiv_embed.layout import LAYOUT
 from arxiv_embed.stage import run_stage
-
-SERVED_GRAPHS = ADAPTER_DIR / "onnx"
 
 
 @dataclass(frozen=True)
@@ -29,15 +27,15 @@ class Params:
 
 
 def main(params: Params, shard: str) -> dict:
-    source = HARVEST_DIR / f"{shard}.parquet"
+    source, served = LAYOUT.harvest_shard(shard), LAYOUT.models.served_onnx
     if not source.is_file():
         raise PipelineError(f"{source} not found: `dvc pull` it, or drop {shard!r} from harvest.yaml's shards")
     variant = params.embed.onnx_variant
-    if variant == "int8" and not json.loads((SERVED_GRAPHS / PARITY_FILE).read_text())["int8_ok"]:
+    if variant == "int8" and not json.loads((served / PARITY_FILE).read_text())["int8_ok"]:
         raise PipelineError("the int8 served graph failed its parity bar; use -S embed.onnx_variant=fp32")
     start = time.perf_counter()
     info = embed_shard(
-        read_shard(source), SERVED_GRAPHS, variant, params.text.field, params.embed.max_tokens, UPDATES_DIR / shard
+        read_shard(source), served, variant, params.text.field, params.embed.max_tokens, LAYOUT.update(shard)
     )
     seconds = time.perf_counter() - start
     return {

@@ -12,11 +12,10 @@ from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.text import TextConfig, build_texts
 from arxiv_embed.encode.vectors import load_vectors
 from arxiv_embed.evaluation.embedding_map import draw_maps
-from arxiv_embed.layout import METRICS_DIR, adapted_path, split_path
+from arxiv_embed.layout import LAYOUT
 from arxiv_embed.stage import run_stage
 from arxiv_embed.train.models import ModelConfig, load_sentence_model
 
-MAP_FILE = METRICS_DIR / "embedding_map.png"
 MAP_PAPERS = 1000
 
 
@@ -27,8 +26,8 @@ class Params:
 
 
 def main(params: Params) -> dict:
-    test = pd.read_parquet(split_path("test"))
-    ids, tuned = load_vectors(adapted_path("test"))
+    test = pd.read_parquet(LAYOUT.split("test"))
+    ids, tuned = load_vectors(LAYOUT.adapted_split("test"))
     shown = pd.Series(range(len(ids))).sample(n=min(MAP_PAPERS, len(ids)), random_state=0).sort_values().to_numpy()
     ids, tuned = ids[shown], tuned[shown]
     test = test.set_index("id").loc[ids].reset_index()
@@ -36,7 +35,7 @@ def main(params: Params) -> dict:
     texts = build_texts(test["title"], test["abstract"], params.text.field)
     before = base.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=True)
     panels = {f"pretrained {params.model.name.split('/')[-1]}": before, "served (fine-tuned + adapter)": tuned}
-    with atomic_path(MAP_FILE) as tmp:
+    with atomic_path(LAYOUT.embedding_map) as tmp:
         draw_maps(panels, test["primary_category"].tolist(), tmp)
     return {"papers": len(test)}
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from arxiv_embed.data.harvest import HarvestState, already_harvested, harvest_from, write_shard
 from arxiv_embed.data.oai import HarvestConfig, list_records, shard_frame
-from arxiv_embed.layout import HARVEST_DIR
+from arxiv_embed.layout import LAYOUT
 from arxiv_embed.stage import run_stage
 
 
@@ -51,7 +51,7 @@ def main(params: Params) -> dict:
         "deleted": deleted,
         "newest_datestamp": state.last_datestamp,
         "shards": len(state.shards),
-        "folder": str(HARVEST_DIR),
+        "folder": str(LAYOUT.harvest),
     }
 
 

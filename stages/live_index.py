@@ -11,7 +11,7 @@ from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.data.harvest import HarvestState
 from arxiv_embed.data.text import TextConfig
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.layout import INDEX_DIR, LIVE_INDEX_DIR, MODELS_DIR, UPDATES_DIR
+from arxiv_embed.layout import LAYOUT
 from arxiv_embed.search.live_index import Shard, grow
 from arxiv_embed.stage import run_stage
 
@@ -22,13 +22,14 @@ class Params:
 
 
 def main(params: Params) -> dict:
-    shards = [Shard(name, UPDATES_DIR / name) for name in HarvestState.read().shards]
+    models = LAYOUT.models
+    shards = [Shard(name, LAYOUT.update(name)) for name in HarvestState.read().shards]
     missing = [s.name for s in shards if not s.folder.is_dir()]
     if missing:
-        raise PipelineError(f"harvest shard {missing[0]} has no {UPDATES_DIR / missing[0]}: run dvc repro")
-    features = TfidfFeatures.load(MODELS_DIR / "classifier")
+        raise PipelineError(f"harvest shard {missing[0]} has no {LAYOUT.update(missing[0])}: run dvc repro")
+    features = TfidfFeatures.load(models.classifier)
     start = time.perf_counter()
-    report = grow(INDEX_DIR, MODELS_DIR / "lexical", shards, features, params.text.field, LIVE_INDEX_DIR)
+    report = grow(models.base_index, models.search, shards, features, params.text.field, models.served_index)
     return {**report, "grow_seconds": round(time.perf_counter() - start, 3)}
 
 

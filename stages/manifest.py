@@ -3,9 +3,8 @@
 import json
 from dataclasses import dataclass
 
-from arxiv_embed.atomic import write_json
-from arxiv_embed.bundle import MANIFEST_FILE, make_manifest
-from arxiv_embed.layout import EMBEDDED_WITH_FILE, MODELS_DIR
+from arxiv_embed.bundle import make_manifest
+from arxiv_embed.layout import LAYOUT
 from arxiv_embed.stage import run_stage
 
 
@@ -15,10 +14,10 @@ class Params:
 
 
 def main(params: Params) -> dict:
-    onnx_variant = json.loads(EMBEDDED_WITH_FILE.read_text())["onnx_variant"]
-    manifest = make_manifest(MODELS_DIR, onnx_variant)
-    write_json(MODELS_DIR / MANIFEST_FILE, manifest)
-    return {"index_size": manifest["index_size"], "dim": manifest["dim"], "onnx_variant": manifest["onnx_variant"]}
+    onnx_variant = json.loads(LAYOUT.embedded_with.read_text())["onnx_variant"]
+    manifest = make_manifest(LAYOUT.models, onnx_variant)
+    manifest.write(LAYOUT.models.manifest)
+    return {"index_size": manifest.index_size, "dim": manifest.dim, "onnx_variant": manifest.onnx_variant}
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.text import TextConfig, build_texts
-from arxiv_embed.layout import TOKENS_FILE, split_path
+from arxiv_embed.layout import LAYOUT
 from arxiv_embed.stage import run_stage
 from arxiv_embed.train.models import ModelConfig, load_tokenizer
 from arxiv_embed.train.tokens import tokenize
@@ -21,13 +21,13 @@ class Params:
 
 
 def main(params: Params) -> dict:
-    train = pd.read_parquet(split_path("train"), columns=["title", "abstract"])
+    train = pd.read_parquet(LAYOUT.split("train"), columns=["title", "abstract"])
     texts = build_texts(train["title"], train["abstract"], params.text.field)
     max_length = params.model.max_seq_length
     start = time.perf_counter()
     cache = tokenize(load_tokenizer(params.model.name), texts, max_length, os.cpu_count() or 1)
     seconds = time.perf_counter() - start
-    with atomic_path(TOKENS_FILE) as tmp:
+    with atomic_path(LAYOUT.tokens) as tmp:
         cache.save(tmp)
     lengths = cache.lengths
     return {

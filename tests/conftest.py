@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from benchmarks.common import DEFAULT_SAMPLE, SAMPLE_ENV
 from tools.run_outputs import RUN_OUTPUTS, LastCommit
+from tools.sample import DEFAULT_SAMPLE, SAMPLE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CATEGORIES = ("cs.CL", "math.AP", "astro-ph.GA", "q-fin.ST", "cond-mat.str-el")

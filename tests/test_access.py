@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from benchmarks.serve import start_server
+from arxiv_embed.machine import memory_mb
+from tools.processes import start_server
 
 pytestmark = pytest.mark.e2e
 KEY = "k3y-that-must-never-be-logged"
@@ -40,13 +41,6 @@ def test_api_key_guards_every_route_but_the_probes(pipeline_repo: Path) -> None:
     assert KEY not in proc.stderr.read().decode()
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
 async def flood(url: str, texts: list[str]) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=FLOOD_REQUESTS, max_keepalive_connections=0)
     async with httpx.AsyncClient(limits=limits, timeout=120) as http:
@@ -66,7 +60,7 @@ def test_a_flood_gets_200_or_429_at_once_and_memory_stays_flat(pipeline_repo: Pa
             busy = [a for a in answers if a.status_code == 429]
             assert busy and all(a.headers["retry-after"] == "1" and "in flight" in a.text for a in busy)
             assert any(a.status_code == 200 for a in answers)
-            rss.append(rss_mb(proc.pid))
+            rss.append(memory_mb(proc.pid)["VmRSS"])
         assert statuses == {200, 429}, statuses
         assert httpx.get(f"{url}/health", timeout=10).status_code == 200
         assert httpx.post(f"{url}/embed", json={"texts": texts}, timeout=60).status_code == 200  # recovered

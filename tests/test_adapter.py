@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.evaluation.metrics import nearest_labels, validation_precision
 from arxiv_embed.train.adapter import (
     AdapterConfig,
     epoch_pairs,
@@ -27,8 +28,7 @@ def clustered(n: int, classes: int, dim: int, seed: int) -> tuple[np.ndarray, np
 
 
 def p_at_10(queries, q_labels, corpus, c_labels) -> float:
-    top = np.argsort(-(queries @ corpus.T), axis=1)[:, :10]
-    return float((c_labels[top] == q_labels[:, None]).mean())
+    return validation_precision(q_labels, nearest_labels(queries, corpus, c_labels))
 
 
 def test_pairs_share_a_label_and_never_pair_a_paper_with_itself() -> None:

@@ -6,7 +6,6 @@ import asyncio
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +14,11 @@ import httpx
 import pandas as pd
 import pytest
 
-from benchmarks.common import free_port, report, wait_for_http
+from benchmarks.common import report
 from benchmarks.soak import GOAL, soak
 from tests.conftest import run
+from tests.helpers import wait_until
+from tools.processes import free_port, wait_for_http
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 MAX_IMAGE_BYTES = 1_000_000_000
@@ -112,13 +113,12 @@ def test_docker_kill_hup_reloads_the_bundle_without_a_restart(container: tuple[s
     base, pid, name = container
     before = httpx.get(f"{base}/ready", timeout=10).json()
     run(["docker", "kill", "-s", "HUP", name], Path.cwd())
-    deadline = time.monotonic() + 60
-    while True:
-        logs = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
-        if "now serving bundle" in logs.stdout + logs.stderr:
-            break
-        assert time.monotonic() < deadline, logs.stdout + logs.stderr
-        time.sleep(0.5)
+
+    def logs() -> str:
+        done = subprocess.run(["docker", "logs", name], capture_output=True, text=True)
+        return done.stdout + done.stderr
+
+    wait_until(lambda: "now serving bundle" in logs(), 60, "the container to log the swap", interval=0.5)
     after = httpx.get(f"{base}/ready", timeout=10).json()
     assert after["bundle_version"] == before["bundle_version"]  # the same files, loaded again
     assert int(run(["docker", "inspect", "-f", "{{.State.Pid}}", name], Path.cwd()).stdout) == pid  # no restart

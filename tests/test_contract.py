@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.serve import start_server
 from tests.conftest import run
+from tools.processes import start_server
 
 pytestmark = pytest.mark.e2e
 MAX_EXAMPLES = 30  # per operation and phase: about 350 requests, 10 s

@@ -13,7 +13,7 @@ import pytest
 from tokenizers import Tokenizer
 
 from arxiv_embed.data.text import build_texts
-from benchmarks.serve import start_server
+from tools.processes import start_server
 
 pytestmark = pytest.mark.e2e
 

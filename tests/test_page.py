@@ -17,7 +17,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from benchmarks.serve import start_server
+from tools.processes import start_server
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path(os.environ.get("ARXIV_EMBED_CHROMIUM", "/usr/bin/chromium"))

@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, TINY_PARAMS, run, set_params
+from tests.helpers import wait_until
 from tools.exp_table import experiments
 
 pytestmark = pytest.mark.e2e
@@ -243,10 +243,12 @@ def test_sigkill_mid_stage_then_repro_restores_whole_outs(pipeline_repo: Path) -
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 300
-        while not list((pipeline_repo / "models").glob(".onnx.tmp-*/model.onnx")):  # fp32 written, int8 next
-            assert proc.poll() is None and time.monotonic() < deadline, "export_onnx ended before it was killed"
-            time.sleep(0.02)
+
+        def fp32_written() -> bool:  # and int8 next
+            assert proc.poll() is None, "export_onnx ended before it was killed"
+            return bool(list((pipeline_repo / "models").glob(".onnx.tmp-*/model.onnx")))
+
+        wait_until(fp32_written, 300, "export_onnx to write its fp32 graph", interval=0.02)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -294,10 +296,12 @@ def test_two_queued_experiments_run_at_once_without_touching_each_other(pipeline
         run(["dvc", "exp", "run", "--queue", "-n", name, *overrides, "-S", f"classifier.C={c}"], pipeline_repo)
     try:
         start_workers(pipeline_repo, 2)
-        deadline = time.monotonic() + 600
-        while (states := queue_states(pipeline_repo)) and {"Queued", "Running"} & set(states.values()):
-            assert time.monotonic() < deadline, states
-            time.sleep(2)
+
+        def finished() -> dict[str, str] | None:
+            states = queue_states(pipeline_repo)
+            return None if {"Queued", "Running"} & set(states.values()) else states
+
+        states = wait_until(finished, 600, "the queued experiments to finish", interval=2)
     finally:
         stop_workers(pipeline_repo)
     logs = {name: run(["dvc", "queue", "logs", name], pipeline_repo, check=False).stdout for name in states}

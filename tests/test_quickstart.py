@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.common import free_port
 from tests.conftest import copy_repo, read_slice, run
+from tools.processes import free_port
 from tools.quickstart import answer_in
 
 VENV = Path(sys.executable).parents[1]  # set up already: the clone's `make setup` is then a no-op

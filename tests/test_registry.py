@@ -21,11 +21,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from arxiv_embed.bundle import load_bundle
-from benchmarks.common import free_port, wait_for_http
 from serve.app import create_app
 from serve.settings import Settings
 from tests.conftest import ROOT, TINY_PARAMS, run
 from tests.test_container import docker_ready
+from tools.processes import free_port, wait_for_http
 
 pytestmark = pytest.mark.e2e
 GIT_USER = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,16 +18,16 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from arxiv_embed.bundle import BundleError, load_bundle
+from arxiv_embed.bundle import BundleError, LoadOptions, load_bundle
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.encode.onnx_encoder import OnnxEncoder
 from arxiv_embed.search.modes import SEARCH_MODES
-from benchmarks.common import free_port, wait_for_http
-from benchmarks.serve import start_server
 from serve.app import create_app
 from serve.batcher import MicroBatcher
 from serve.settings import Settings, settings
 from tests.conftest import run
+from tests.helpers import metric, wait_until
+from tools.processes import free_port, start_server, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -75,7 +74,7 @@ def test_embeddings_match_the_pipeline(
     assert stored["ids"].tolist() == test_papers["id"].tolist()
     texts = build_texts(test_papers["title"], test_papers["abstract"], "title_abstract")
     vectors = np.array(client.post("/embed", json={"texts": texts}).json()["vectors"])
-    same_batch = load_bundle(models_dir, max_tokens=settings.max_tokens).encoder.encode(texts)
+    same_batch = load_bundle(models_dir, LoadOptions(max_tokens=settings.max_tokens)).encoder.encode(texts)
     np.testing.assert_allclose(vectors, same_batch, atol=1e-5)
     cosines = np.sum(vectors * stored["vectors"], axis=1)
     # measured 0.993 min / 0.996 mean on AVX-512 VNNI; other ISAs quantise activations a little differently
@@ -284,7 +283,8 @@ def test_sigterm_drains_requests_in_flight(models_dir: Path, test_papers: pd.Dat
     try:
         with ThreadPoolExecutor(4) as pool:
             pending = [pool.submit(embed) for _ in range(4)]
-            time.sleep(0.2)  # all four are in flight, and the encoder answers one at a time
+            encoding = 4 * len(texts)  # all four are in the encoder, which answers one batch at a time
+            wait_until(lambda: metric(url, "arxiv_embed_texts_encoded_total") >= encoding, 60, "four requests")
             assert sum(not f.done() for f in pending) >= 2
             proc.send_signal(signal.SIGTERM)
             assert [f.result() for f in pending] == [200] * 4

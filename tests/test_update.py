@@ -9,17 +9,17 @@ import os
 import shutil
 import signal
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from arxiv_embed.data.text import build_text
-from benchmarks.serve import start_server
 from tests.conftest import TINY_CATEGORIES, read_slice, run, set_params
+from tests.helpers import metric, wait_until
 from tests.test_pipeline import stages_run
 from tools.oai_server import OaiServer, Served, served_papers
+from tools.processes import start_server
 
 pytestmark = pytest.mark.e2e
 DAY = "2026-12-02"
@@ -58,11 +58,7 @@ def ready(url: str) -> dict:
 
 
 def wait_for_version(url: str, old: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while (now := ready(url))["bundle_version"] == old:
-        assert time.monotonic() < deadline, "the server did not swap the new bundle in"
-        time.sleep(0.2)
-    return now
+    return wait_until(lambda: (now := ready(url))["bundle_version"] != old and now, timeout, "the new bundle")
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +95,8 @@ def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Pat
             with Load(url, [p["abstract"] for p in indexed[2:40]]) as load:
                 out = run(["make", "update"], repo, timeout=900)  # signals the server of .serve.pid
                 after = wait_for_version(url, before["bundle_version"])
-                time.sleep(1)  # and some more requests on the new bundle
+                answered = len(load.codes)  # and some more requests on the new bundle
+                wait_until(lambda: len(load.codes) >= answered + 10, 60, "requests on the new bundle")
         assert f"told the server (pid {proc.pid}) to swap in the new bundle" in out.stdout
         assert sum("resumptionToken" in q for q in oai.requests) == 3  # 32 records in pages of 10
         shard = f"0001-{DAY}"
@@ -135,7 +132,8 @@ def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Pat
         good = manifest.read_text()
         manifest.write_text("{}")
         os.kill(proc.pid, signal.SIGHUP)
-        time.sleep(2)
+        refused = ("arxiv_embed_reloads_total", '{outcome="refused"}')
+        wait_until(lambda: metric(url, *refused) >= 1, 60, "the server to refuse the broken bundle")
         assert ready(url)["bundle_version"] == after["bundle_version"]
         manifest.write_text(good)
     finally:

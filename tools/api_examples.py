@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 
 from arxiv_embed.atomic import write_json
-from benchmarks.common import free_port
+from arxiv_embed.layout import LAYOUT
+from tools.processes import free_port
 from tools.quickstart import start_server, stop
 
 SHOWN_NUMBERS = 4  # of a vector, on the page
@@ -62,8 +63,8 @@ def examples(url: str) -> dict[str, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, default=Path("models/bundle"))
-    parser.add_argument("--out", type=Path, default=Path("metrics/api_examples.json"))
+    parser.add_argument("--models", type=Path, default=LAYOUT.bundle)
+    parser.add_argument("--out", type=Path, default=LAYOUT.metrics / "api_examples.json")
     opts = parser.parse_args()
     os.environ["ARXIV_EMBED_MODELS_DIR"] = str(opts.models)
     port = free_port()

@@ -22,8 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from arxiv_embed.atomic import write_json
+from arxiv_embed.layout import LAYOUT
 
-EVAL, BASELINE = "metrics/eval.json", "metrics/baseline.json"
+EVAL, BASELINE = LAYOUT.stage_metrics("eval").as_posix(), LAYOUT.stage_metrics("baseline").as_posix()
 # column: (key in eval.json, key in baseline.json or None, shown with its interval); "/" reads nested keys
 COLUMNS = {
     "P@1 dense": ("modes/dense/p@1", "p@1", False),

@@ -22,7 +22,7 @@ from dvc.repo.artifacts import Artifacts
 from gto.exceptions import GTOException
 
 from arxiv_embed.atomic import atomic_path, write_json
-from arxiv_embed.bundle import RELEASE_FILE
+from arxiv_embed.layout import ModelFolders
 
 ARTIFACT = "arxiv-embed"  # dvc.yaml's `artifacts:` entry for models/bundle
 
@@ -44,7 +44,7 @@ def fetch(repo: str, out: Path, stage: str | None = None, version: str | None = 
             tmp.rmdir()  # DVC downloads a folder into an existing one, not onto it
             Artifacts.get(repo, ARTIFACT, version=version, out=str(tmp))
             release = {"artifact": ARTIFACT, "version": version, "stage": stage, "commit": commit}
-            write_json(tmp / RELEASE_FILE, release)
+            write_json(ModelFolders(tmp).release, release)
     except (DvcException, GTOException) as err:
         wanted = f"stage {stage!r}" if stage else f"version {version!r}"
         raise SystemExit(f"error: cannot fetch {ARTIFACT} {wanted} from {repo}: {err}") from None

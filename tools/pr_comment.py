@@ -17,6 +17,8 @@ import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
+from arxiv_embed.layout import LAYOUT
+
 
 class Curve(NamedTuple):
     title: str
@@ -27,8 +29,20 @@ class Curve(NamedTuple):
 
 
 CURVES = [
-    Curve("P@k (test papers as queries)", "dvclive/evaluate/plots/custom/precision_at_k.json", "k", "precision", 10),
-    Curve("Fine-tuning loss by step", "dvclive/finetune/plots/metrics/loss.tsv", "step", "loss", 8),
+    Curve(
+        "P@k (test papers as queries)",
+        (LAYOUT.stage_dvclive("evaluate") / "plots/custom/precision_at_k.json").as_posix(),
+        "k",
+        "precision",
+        10,
+    ),
+    Curve(
+        "Fine-tuning loss by step",
+        (LAYOUT.stage_dvclive("finetune") / "plots/metrics/loss.tsv").as_posix(),
+        "step",
+        "loss",
+        8,
+    ),
 ]
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from arxiv_embed.data.hub import hub_reachable
-from benchmarks.common import wait_for_http
+from tools.processes import wait_for_http
 
 HF_SPEC = "sources/nick007x-arxiv-papers.yaml"
 HF_PAPERS = 20_000  # read from the Hugging Face dataset: enough for the small profile's 5,000-paper corpus

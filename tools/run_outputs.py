@@ -13,8 +13,10 @@ import subprocess
 from pathlib import Path
 from typing import Protocol
 
+from arxiv_embed.layout import LAYOUT
+
 ROOT = Path(__file__).resolve().parents[1]
-RUN_OUTPUTS = ("params.yaml", "dvc.lock", "metrics/", "dvclive/", "harvest.yaml")
+RUN_OUTPUTS = ("params.yaml", "dvc.lock", f"{LAYOUT.metrics}/", f"{LAYOUT.dvclive}/", str(LAYOUT.harvest_state))
 
 
 class Files(Protocol):

@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 from pydantic import PositiveFloat
 
-from arxiv_embed.classify.tfidf import TfidfFeatures
+from arxiv_embed.classify.tfidf import IDF_FILE, TERMS_FILE, TfidfFeatures
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.params import Count, params_section
 
 CLASSIFIER_FILE = "classifier.npz"  # on embeddings
 TEXT_CLASSIFIER_FILE = "text_classifier.npz"  # on TF-IDF features
 HYBRID_FILE = "hybrid.json"
+CLASSIFIER_FILES = (CLASSIFIER_FILE, TEXT_CLASSIFIER_FILE, TERMS_FILE, IDF_FILE, HYBRID_FILE)  # a saved hybrid
 BLEND_WEIGHTS = tuple(round(w, 2) for w in np.linspace(0, 1, 21))  # of the embedding model, tried on val
 
 

@@ -19,9 +19,8 @@ import yaml
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.schema import COLUMNS
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.layout import HARVEST_DIR
+from arxiv_embed.layout import LAYOUT
 
-STATE_FILE = Path("harvest.yaml")
 SHARD_COLUMNS = [*COLUMNS, "datestamp", "deleted"]
 # What embed_harvest writes for each shard under data/updates/<shard>/:
 SHARD_PAPERS, SHARD_VECTORS, SHARD_INFO = "papers.parquet", "vectors.npz", "shard.json"
@@ -38,7 +37,7 @@ class HarvestState:
     shards: list[str] = field(default_factory=list)
 
     @classmethod
-    def read(cls, path: Path = STATE_FILE) -> HarvestState:
+    def read(cls, path: Path = LAYOUT.harvest_state) -> HarvestState:
         if not path.is_file():
             return cls()
         values = yaml.safe_load(path.read_text()) or {}
@@ -47,7 +46,7 @@ class HarvestState:
             raise PipelineError(f"{path}: unknown key {sorted(unknown)[0]!r}; it holds last_datestamp and shards")
         return cls(values.get("last_datestamp"), list(values.get("shards") or []))
 
-    def write(self, path: Path = STATE_FILE) -> None:
+    def write(self, path: Path = LAYOUT.harvest_state) -> None:
         body = yaml.safe_dump({"last_datestamp": self.last_datestamp, "shards": self.shards}, sort_keys=False)
         with atomic_path(path) as tmp:
             tmp.write_text(_STATE_HEADER + body)
@@ -69,7 +68,7 @@ def harvest_from(state: HarvestState, start: str | None, days_back: int, today: 
     return since[:10]
 
 
-def already_harvested(state: HarvestState, folder: Path = HARVEST_DIR) -> set[tuple[str, str]]:
+def already_harvested(state: HarvestState, folder: Path = LAYOUT.harvest) -> set[tuple[str, str]]:
     """(id, datestamp) of the records the last shard holds from its newest day, which the next harvest lists again
     (its `from` is that day); without the shard on disk (not pulled), none."""
     if not state.shards or not (folder / f"{state.shards[-1]}.parquet").is_file():
@@ -79,10 +78,10 @@ def already_harvested(state: HarvestState, folder: Path = HARVEST_DIR) -> set[tu
     return set(zip(last["id"], last["datestamp"], strict=True))
 
 
-def write_shard(frame: pd.DataFrame, name: str, folder: Path = HARVEST_DIR) -> Path:
+def write_shard(frame: pd.DataFrame, name: str, folder: Path = LAYOUT.harvest) -> Path:
     path = folder / f"{name}.parquet"
     if path.exists():
-        raise PipelineError(f"{path} exists already: shards are append-only (is {STATE_FILE} out of date?)")
+        raise PipelineError(f"{path} exists already: shards are append-only (is {LAYOUT.harvest_state} out of date?)")
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)
     return path

@@ -7,13 +7,18 @@ on the abstracts themselves, so it scales to all of arXiv: `paper_keys` turns ea
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
+from arxiv_embed.data.shards import shard_name
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.layout import Layout
 from arxiv_embed.params import Count, params_section
 
 SPLITS = ("train", "val", "test")
@@ -133,3 +138,56 @@ def select_corpus(papers: pd.DataFrame, max_papers: int | None, seed: int) -> np
     mask = np.zeros(len(papers), dtype=bool)
     mask[np.random.default_rng(seed).choice(len(papers), size=max_papers, replace=False)] = True
     return mask
+
+
+KEY_COLUMNS = ["id", "title", "abstract", "primary_category"]
+
+
+def scan(shards: list[Path]) -> pd.DataFrame:
+    """Pass 1: the metadata of every raw paper, with the shard and row it lives in."""
+    frames = []
+    for number, path in enumerate(shards):
+        keys = paper_keys(pq.read_table(path, columns=KEY_COLUMNS))
+        frames.append(keys.assign(shard=number, row=np.arange(len(keys))))
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What pass 2 copies: the corpus's (shard, row) pairs and the split of each labelled paper."""
+
+    corpus: pd.DataFrame
+    labelled: pd.DataFrame
+    split_of: pd.Series  # id -> split name
+    dropped: dict[str, int]
+    unsplit_rare: int  # corpus papers of categories too rare to split
+
+
+def plan(shards: list[Path], cfg: SubsampleConfig) -> Plan:
+    papers, dropped = clean(scan(shards), cfg)
+    corpus = papers[select_corpus(papers, cfg.corpus_max_papers, cfg.seed)]
+    labelled, unsplit_rare = labelled_papers(papers, corpus, cfg)
+    split_keys = stratified_split(labelled, cfg)
+    split_of = pd.concat([df[["id"]].assign(split=name) for name, df in split_keys.items()]).set_index("id")["split"]
+    return Plan(corpus, labelled, split_of, dropped, unsplit_rare)
+
+
+def write_processed(shards: list[Path], chosen: Plan, layout: Layout, out: Path) -> dict[str, pd.DataFrame]:
+    """Pass 2: the corpus's rows (sharded as the raw data) and the splits, each sorted by id, into `out`, which
+    becomes `layout.processed`; returns the splits."""
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in SPLITS}
+    corpus_name = layout.corpus.name
+    (out / corpus_name).mkdir()
+    for number, path in enumerate(shards):
+        rows = chosen.corpus.loc[chosen.corpus["shard"] == number, "row"].to_numpy()
+        kept = pq.read_table(path).take(rows)
+        if len(rows):
+            pq.write_table(kept, out / corpus_name / shard_name(number))
+        papers = kept.to_pandas()
+        papers = papers[papers["id"].isin(chosen.split_of.index)]
+        for name, df in papers.groupby(papers["id"].map(chosen.split_of)):
+            parts[name].append(df)
+    splits = {name: pd.concat(dfs).sort_values("id").reset_index(drop=True) for name, dfs in parts.items()}
+    for name, df in splits.items():
+        df.to_parquet(out / layout.split(name).name, index=False)
+    return splits

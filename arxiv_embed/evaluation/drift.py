@@ -14,10 +14,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from pydantic import PositiveFloat
 
+from arxiv_embed.classify.classifier import HybridClassifier
+from arxiv_embed.data.harvest import SHARD_PAPERS, SHARD_VECTORS
+from arxiv_embed.data.text import build_texts
+from arxiv_embed.encode.vectors import load_vectors
 from arxiv_embed.params import Count, Fraction, params_section
 from arxiv_embed.search.index import VectorIndex
 
@@ -93,3 +100,54 @@ def shard_drift(
 def over_bars(drift: dict[str, float], cfg: DriftConfig) -> list[str]:
     """The measures of one shard that are over their bar."""
     return [name for name, bar in cfg.bars().items() if drift[name] > bar]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a shard is compared with: the base index, its papers' categories, the test split's mean top-1
+    probability and the corpus's own nearest-neighbour similarity percentile."""
+
+    index: VectorIndex
+    corpus_categories: list[str]
+    test_top1: float
+    threshold: float
+
+
+def harvest_drift(
+    classifier: HybridClassifier, reference: Reference, shards: Sequence[tuple[str, Path]], field: str
+) -> list[dict]:
+    """One row per shard with papers (deletions aside): its newest datestamp, size and the three measures."""
+    rows = []
+    for name, folder in shards:
+        papers = pd.read_parquet(folder / SHARD_PAPERS)
+        papers = papers[~papers["deleted"]]
+        _, vectors = load_vectors(folder / SHARD_VECTORS)
+        if not len(papers):
+            continue
+        top1 = classifier.predict_proba(vectors, build_texts(papers["title"], papers["abstract"], field)).max(axis=1)
+        similarity = nearest_similarity(reference.index, vectors)
+        categories = papers["primary_category"].tolist()
+        drift = shard_drift(
+            categories, reference.corpus_categories, top1, reference.test_top1, similarity, reference.threshold
+        )
+        rows.append({"shard": name, "newest_datestamp": papers["datestamp"].max(), "papers": len(papers), **drift})
+    return rows
+
+
+def drift_summary(rows: list[dict], reference: Reference, cfg: DriftConfig) -> dict:
+    """The newest shard's measures, whether any is over its bar, and the paper-weighted new-topic share."""
+    latest = rows[-1] if rows else None
+    over = over_bars(latest, cfg) if latest else []
+    weights = [r["papers"] for r in rows]
+    return {
+        "shards": len(rows),
+        "latest": latest,
+        "test_mean_top1": round(reference.test_top1, 4),
+        "corpus_nn_similarity_p5": round(reference.threshold, 4),
+        "over": over,
+        "retrain_due": bool(over),
+        "bars": cfg.bars(),
+        "new_topic_share_all": round(float(np.average([r["new_topic_share"] for r in rows], weights=weights)), 4)
+        if rows
+        else None,
+    }

@@ -167,7 +167,22 @@ def leave_one_out_precision(vectors: np.ndarray, labels: Sequence[str], k: int =
     scores = vectors @ vectors.T
     np.fill_diagonal(scores, -np.inf)
     top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    return round(precision_at_k(relevance(labels, labels[top]), k), 4)
+    return validation_precision(labels, labels[top], k)
+
+
+VALIDATION_K = 10  # the adapter, the int8 graph and the search modes are compared by P@10 on val
+
+
+def validation_precision(query_labels: Sequence[str], neighbours: np.ndarray, k: int = VALIDATION_K) -> float:
+    """P@k from the labels of each labelled query's neighbours (None: no result), to four digits: the one
+    measure by which the adapter, the int8 graph and the search modes are checked or chosen on val."""
+    return round(precision_at_k(relevance(query_labels, neighbours), k), 4)
+
+
+def nearest_labels(queries: np.ndarray, corpus: np.ndarray, corpus_labels, k: int = VALIDATION_K) -> np.ndarray:
+    """The labels of each query's k nearest corpus vectors by inner product (exact, in no particular order)."""
+    top = np.argpartition(-(queries @ corpus.T), k - 1, axis=1)[:, :k]
+    return np.asarray(corpus_labels)[top]
 
 
 def precision_curve(query_labels: Sequence[str], result_labels: np.ndarray) -> list[dict]:

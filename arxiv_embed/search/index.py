@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Literal, get_args
@@ -54,28 +55,56 @@ class IndexConfig:
     seed: int  # ivf/ivfpq: which vectors train the quantisers
 
 
-def _factory(cfg: IndexConfig, dim: int, n: int) -> faiss.Index:
-    if cfg.type == "flat":
-        return faiss.IndexFlatIP(dim)
-    if cfg.type == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = cfg.hnsw_ef_construction
-        index.hnsw.efSearch = cfg.hnsw_ef_search
-        return index
+def flat_index(cfg: IndexConfig, dim: int, n: int) -> faiss.Index:
+    return faiss.IndexFlatIP(dim)
+
+
+def hnsw_index(cfg: IndexConfig, dim: int, n: int) -> faiss.Index:
+    index = faiss.IndexHNSWFlat(dim, cfg.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = cfg.hnsw_ef_construction
+    index.hnsw.efSearch = cfg.hnsw_ef_search
+    return index
+
+
+def _inverted_lists(cfg: IndexConfig, n: int) -> tuple[int, int]:
+    """(training vectors, inverted lists): fewer lists than asked when the sample cannot fill them."""
     n_train = min(n, cfg.train_size)
-    nlist = max(1, min(cfg.ivf_nlist, n_train // MIN_POINTS_PER_LIST))
-    if cfg.type == "ivf":
-        key = f"IVF{nlist},Flat"
-    elif cfg.type == "ivfpq":
-        if dim % cfg.pq_m:
-            raise ParamError(f"index.pq_m={cfg.pq_m} must divide the embedding dimension {dim}")
-        nbits = min(8, int(np.log2(n_train)))  # each sub-quantiser needs at least 2**nbits training vectors
-        key = f"{f'OPQ{cfg.pq_m},' if cfg.opq else ''}IVF{nlist},PQ{cfg.pq_m}x{nbits}"
-    else:
-        raise ParamError(f"unknown index.type {cfg.type!r}; expected one of {', '.join(INDEX_TYPES)}")
+    return n_train, max(1, min(cfg.ivf_nlist, n_train // MIN_POINTS_PER_LIST))
+
+
+def _ivf_factory(key: str, cfg: IndexConfig, dim: int, nlist: int) -> faiss.Index:
     index = faiss.index_factory(dim, key, faiss.METRIC_INNER_PRODUCT)
     faiss.extract_index_ivf(index).nprobe = min(cfg.ivf_nprobe, nlist)
     return index
+
+
+def ivf_index(cfg: IndexConfig, dim: int, n: int) -> faiss.Index:
+    _, nlist = _inverted_lists(cfg, n)
+    return _ivf_factory(f"IVF{nlist},Flat", cfg, dim, nlist)
+
+
+def ivfpq_index(cfg: IndexConfig, dim: int, n: int) -> faiss.Index:
+    if dim % cfg.pq_m:
+        raise ParamError(f"index.pq_m={cfg.pq_m} must divide the embedding dimension {dim}")
+    n_train, nlist = _inverted_lists(cfg, n)
+    nbits = min(8, int(np.log2(n_train)))  # each sub-quantiser needs at least 2**nbits training vectors
+    key = f"{f'OPQ{cfg.pq_m},' if cfg.opq else ''}IVF{nlist},PQ{cfg.pq_m}x{nbits}"
+    return _ivf_factory(key, cfg, dim, nlist)
+
+
+# Adding an index type is one entry here and its name in `IndexType`; an untrained index is trained on a sample.
+INDEX_FACTORIES: dict[str, Callable[[IndexConfig, int, int], faiss.Index]] = {
+    "flat": flat_index,
+    "hnsw": hnsw_index,
+    "ivf": ivf_index,
+    "ivfpq": ivfpq_index,
+}
+
+
+def _factory(cfg: IndexConfig, dim: int, n: int) -> faiss.Index:
+    if cfg.type not in INDEX_FACTORIES:
+        raise ParamError(f"unknown index.type {cfg.type!r}; expected one of {', '.join(INDEX_TYPES)}")
+    return INDEX_FACTORIES[cfg.type](cfg, dim, n)
 
 
 def _training_sample(folder: Path, n: int, size: int, seed: int) -> np.ndarray:

@@ -13,7 +13,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from arxiv_embed.classify.tfidf import TfidfFeatures
+from arxiv_embed.data.shards import iter_batches
+from arxiv_embed.data.text import build_texts
 from arxiv_embed.search.papers import load_removed
 
 INDPTR_FILE, DOCS_FILE, WEIGHTS_FILE = "postings_indptr.npy", "postings_docs.npy", "postings_weights.npy"
@@ -23,6 +27,18 @@ SparseRow = tuple[np.ndarray, np.ndarray]  # (columns, values), as TfidfFeatures
 
 
 Postings = tuple[np.ndarray, np.ndarray, np.ndarray]  # indptr (per term), docs, weights
+
+
+def corpus_rows(corpus: Path, features: TfidfFeatures, positions: dict[str, int], field: str) -> list[SparseRow]:
+    """Each paper's TF-IDF row from the sharded `corpus`, at its position in the vector index."""
+    rows: list = [None] * len(positions)
+    with tqdm(total=len(positions), desc="tf-idf corpus") as bar:
+        for chunk in iter_batches(corpus, ["id", "title", "abstract"]):
+            texts = build_texts(chunk["title"].to_pylist(), chunk["abstract"].to_pylist(), field)
+            for paper_id, text in zip(chunk["id"].to_pylist(), texts, strict=True):
+                rows[positions[paper_id]] = features.transform(text)
+            bar.update(chunk.num_rows)
+    return rows
 
 
 def read_postings(folder: Path, mmap: bool = False) -> Postings:

@@ -52,8 +52,9 @@ class Shard:
 
 
 def base_digest(index_dir: Path, postings_dir: Path) -> dict[str, str]:
-    files = {f"index/{n}": index_dir / n for n in (INDEX_FILE, PAPERS_FILE)}
-    files.update({f"lexical/{n}": postings_dir / n for n in LEXICAL_FILES})
+    """The base's files by folder and name (`index/index.faiss`, ...), each with the start of its hash."""
+    files = {f"{index_dir.name}/{n}": index_dir / n for n in (INDEX_FILE, PAPERS_FILE)}
+    files.update({f"{postings_dir.name}/{n}": postings_dir / n for n in LEXICAL_FILES})
     return {name: sha256(path)[:16] for name, path in files.items()}
 
 

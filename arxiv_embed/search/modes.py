@@ -1,22 +1,24 @@
 """Search modes: dense (FAISS over the served vectors), lexical (TF-IDF postings) and hybrid (both, fused).
 
-Adding a mode is one entry in `SEARCH_MODES`; the lexical_index stage scores every mode on val and records the
-winner as the served default, and the evaluate stage and the server run them through the same `Searcher`.
+Adding a mode is one entry in `SEARCH_MODES`, which names the artifacts it reads (a bundle carries them); the
+lexical_index stage scores every mode on val and records the winner as the served default, and the evaluate stage
+and the server run them through the same `Searcher`, which `load_searcher` builds from a models folder.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from arxiv_embed.classify.tfidf import TfidfFeatures
+from arxiv_embed.layout import ModelFolders
 from arxiv_embed.params import Count, params_section
 from arxiv_embed.search.index import VectorIndex
-from arxiv_embed.search.lexical import LexicalIndex
+from arxiv_embed.search.lexical import LEXICAL_FILES, LexicalIndex
 
 SEARCH_FILE = "search.json"  # the fusion and the default mode, chosen on val
 FUSION_WEIGHTS = tuple(round(w, 2) for w in np.linspace(0.1, 0.9, 9))  # of the dense ranking, tried on val
@@ -37,7 +39,7 @@ class Fusion:
     candidates: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class Searcher:
     """What every mode searches with: the vector index, the lexical index and the TF-IDF features of queries."""
 
@@ -50,6 +52,9 @@ class Searcher:
     def run(self, mode: str, vectors: np.ndarray, texts: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, positions) of each query in `mode`, best first, -1 where there are fewer."""
         return SEARCH_MODES[mode].run(self, vectors, texts, k)
+
+    def with_fusion(self, fusion: Fusion) -> Searcher:
+        return replace(self, fusion=fusion)
 
 
 def dense(searcher: Searcher, vectors: np.ndarray, texts: Sequence[str], k: int):
@@ -85,18 +90,34 @@ def hybrid(searcher: Searcher, vectors: np.ndarray, texts: Sequence[str], k: int
     return reciprocal_rank_fusion([dense_positions, lexical_positions], [f.weight, 1 - f.weight], f.rrf_k, k)
 
 
+def no_files(models: ModelFolders) -> list[Path]:
+    return []
+
+
+def served_postings(models: ModelFolders) -> list[Path]:
+    """The TF-IDF postings of the served index (the base's, grown with each harvested shard)."""
+    return [models.served_index / name for name in LEXICAL_FILES]
+
+
 @dataclass(frozen=True)
 class SearchMode:
     run: Callable[[Searcher, np.ndarray, Sequence[str], int], tuple[np.ndarray, np.ndarray]]
     encodes: bool  # whether the query needs its embedding
     score: str  # what a hit's score is
+    files: Callable[[ModelFolders], list[Path]] = no_files  # the artifacts it reads beyond the vector index
 
 
 SEARCH_MODES: dict[str, SearchMode] = {
     "dense": SearchMode(dense, encodes=True, score="cosine similarity of the embeddings"),
-    "lexical": SearchMode(lexical, encodes=False, score="cosine similarity of the TF-IDF vectors"),
-    "hybrid": SearchMode(hybrid, encodes=True, score="weighted reciprocal-rank fusion of dense and lexical"),
+    "lexical": SearchMode(lexical, False, "cosine similarity of the TF-IDF vectors", served_postings),
+    "hybrid": SearchMode(hybrid, True, "weighted reciprocal-rank fusion of dense and lexical", served_postings),
 }
+
+
+def search_files(models: ModelFolders) -> list[Path]:
+    """What search reads beyond the vector index: every mode's artifacts, once each, then the search spec."""
+    files = dict.fromkeys(path for mode in SEARCH_MODES.values() for path in mode.files(models))
+    return [*files, models.search / SEARCH_FILE]
 
 
 def save_search_spec(folder: Path, fusion: Fusion, default_mode: str, **record) -> None:
@@ -109,9 +130,16 @@ def save_search_spec(folder: Path, fusion: Fusion, default_mode: str, **record) 
     (folder / SEARCH_FILE).write_text(json.dumps({**spec, **record}, indent=2) + "\n")
 
 
-def load_searcher(spec_folder: Path, postings_folder: Path, index: VectorIndex, features: TfidfFeatures) -> Searcher:
-    """The searcher over `index` and the postings in `postings_folder`, with the fusion and the default mode
-    chosen on val (in `spec_folder`)."""
-    spec = json.loads((spec_folder / SEARCH_FILE).read_text())
+def searcher_over(
+    models: ModelFolders, index: VectorIndex, postings: Path, features: TfidfFeatures, fusion: Fusion, default_mode: str
+) -> Searcher:
+    """Every mode's artifacts over `index`: the TF-IDF postings in `postings` (the base's while the lexical_index
+    stage scores the modes, the served index's in a bundle), and any other from its folder in `models`."""
+    return Searcher(index, LexicalIndex(postings, index.ntotal), features, fusion, default_mode)
+
+
+def load_searcher(models: ModelFolders, index: VectorIndex, features: TfidfFeatures) -> Searcher:
+    """The searcher over the served `index`, with the fusion and the default mode chosen on val."""
+    spec = json.loads((models.search / SEARCH_FILE).read_text())
     fusion = Fusion(spec["weight"], spec["rrf_k"], spec["candidates"])
-    return Searcher(index, LexicalIndex(postings_folder, index.ntotal), features, fusion, spec["default_mode"])
+    return searcher_over(models, index, models.served_index, features, fusion, spec["default_mode"])

@@ -10,11 +10,13 @@ sentence-transformers folder, so queries and the index go through the same layer
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
+import pyarrow.parquet as pq
 import torch
 import torch.nn.functional as F
 from pydantic import Field, PositiveFloat
@@ -22,7 +24,10 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.base.modules import Dense, Normalize
 from tqdm.auto import tqdm
 
+from arxiv_embed.data.shards import shard_files
+from arxiv_embed.encode.vectors import load_vectors, save_vectors, table_vectors, vectors_table
 from arxiv_embed.errors import PipelineError
+from arxiv_embed.layout import Layout
 from arxiv_embed.params import Count, params_section
 from arxiv_embed.train.losses import LabelMaskedMNRLoss
 
@@ -132,3 +137,17 @@ def train_adapter(vectors: np.ndarray, labels: np.ndarray, cfg: AdapterConfig) -
 def adapted_sentence_model(encoder: SentenceTransformer, adapter: LinearAdapter) -> SentenceTransformer:
     """The encoder's modules, then the adapter's Dense and a Normalize: the served model as sentence-transformers."""
     return SentenceTransformer(modules=[*encoder, adapter.dense(), Normalize()], device="cpu")
+
+
+def adapt_stored_vectors(adapter: LinearAdapter | None, layout: Layout, splits: Sequence[str], out: Path) -> None:
+    """The corpus shards and split files of `layout.embeddings` through the adapter (or as they are), into `out`,
+    which becomes `layout.adapted`: nothing is re-encoded."""
+    (out / layout.adapted_corpus.name).mkdir()
+    for shard in shard_files(layout.corpus_vectors):
+        ids, vectors = table_vectors(pq.read_table(shard))
+        vectors = adapter.apply(vectors) if adapter else vectors
+        pq.write_table(vectors_table(ids, vectors), out / layout.adapted_corpus.name / shard.name)
+    for split in splits:
+        ids, vectors = load_vectors(layout.split_vectors(split))
+        vectors = adapter.apply(vectors) if adapter else vectors
+        save_vectors(out / layout.adapted_split(split).name, ids.tolist(), vectors)

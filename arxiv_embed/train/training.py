@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
+import pandas as pd
 import torch
 from datasets import Dataset
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, field_validator
@@ -22,8 +25,8 @@ from sentence_transformers import SentenceTransformer, SentenceTransformerTraine
 from transformers.integrations import DVCLiveCallback
 
 from arxiv_embed.errors import ParamError, PipelineError
-from arxiv_embed.live import stage_live
 from arxiv_embed.params import Count, params_section
+from arxiv_embed.tracking import dvclive_logger
 from arxiv_embed.train.batching import column_array
 from arxiv_embed.train.distributed import is_main_process, world_size
 from arxiv_embed.train.registry import LOSSES, LossSpec
@@ -144,7 +147,7 @@ def live_callbacks(live_dir: Path | None) -> list[DVCLiveCallback]:
     """DVCLive's trainer callback on rank 0: loss, learning rate and gradient norm at every step, in `live_dir`."""
     if live_dir is None or not is_main_process():
         return []
-    return [DVCLiveCallback(live=stage_live(live_dir))]
+    return [DVCLiveCallback(live=dvclive_logger(live_dir))]
 
 
 def finetune(
@@ -208,3 +211,28 @@ def finetune(
 def save_model(model: SentenceTransformer, path: Path) -> None:
     """Save a sentence-transformers folder (weights, tokenizer, pooling, max_seq_length)."""
     model.save_pretrained(str(path))
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    curve: list[dict]  # [{'step', 'epoch', 'loss'}]; empty when untrained
+    rows: int  # training pairs
+    seconds: float
+
+
+def train_on_split(
+    model: SentenceTransformer, split: Path, tokens_file: Path, cfg: TrainConfig, device: str, live_dir: Path
+) -> TrainingRun:
+    """Fine-tune `model` in place on pairs drawn from the train split; `train.epochs` 0 leaves it as it is, with
+    DVCLive's folder (a stage out) there and empty."""
+    curve, rows, seconds = [], 0, 0.0
+    if cfg.epochs > 0:
+        tokens = TokenCache.load(tokens_file)
+        pairs = make_pairs(pd.read_parquet(split, columns=["primary_category"])["primary_category"].to_numpy(), cfg)
+        rows, start = len(pairs), time.perf_counter()
+        curve = finetune(model, pairs, tokens, cfg, device, live_dir)
+        seconds = time.perf_counter() - start
+    if not curve and is_main_process():
+        dvclive_logger(live_dir).end()
+        (live_dir / "plots").mkdir(exist_ok=True)
+    return TrainingRun(curve, rows, seconds)

@@ -12,6 +12,6 @@ from pathlib import Path
 from dvclive import Live
 
 
-def stage_live(folder: Path) -> Live:
+def dvclive_logger(folder: Path) -> Live:
     """A DVCLive logger over `folder` (emptied first) for one pipeline stage."""
     return Live(str(folder), dvcyaml=None, save_dvc_exp=False, report=None)

@@ -7,8 +7,8 @@ The official `openai` client, LangChain's and LlamaIndex's OpenAI embeddings wor
 import base64
 
 from fastapi import APIRouter, HTTPException
-from fastapi.params import Depends
 
+from serve.routers import RouteContext
 from serve.schemas import (
     Embedding,
     EmbeddingsResponse,
@@ -16,18 +16,16 @@ from serve.schemas import (
     ErrorDetail,
     ModelCard,
     ModelList,
-    RequestModels,
 )
-from serve.settings import Settings
 from serve.state import Current, State
 
 OWNER = "arxiv-embed"
 
 
-def openai_router(cfg: Settings, requests: RequestModels, dependencies: list[Depends], responses: dict) -> APIRouter:
-    """The /v1 routes of an app built with `cfg` and its request models."""
-    router = APIRouter(prefix="/v1", tags=["openai"], dependencies=dependencies)
-    name = cfg.served_model_name
+def openai_router(ctx: RouteContext) -> APIRouter:
+    """The /v1 routes."""
+    router = APIRouter(prefix="/v1", tags=["openai"], dependencies=ctx.protected)
+    name, requests, responses = ctx.cfg.served_model_name, ctx.requests, ctx.guarded
     errors = {
         **responses,
         400: {"model": ErrorDetail, "description": "`dimensions` other than the served one, or a body not UTF-8"},
@@ -44,7 +42,7 @@ def openai_router(cfg: Settings, requests: RequestModels, dependencies: list[Dep
         """L2-normalised embeddings in OpenAI's response shape; usage counts the tokens the encoder read."""
         if body.model != name:
             raise HTTPException(404, f"model {body.model!r} is not served here; this server serves {name!r}")
-        dim = served.bundle.manifest["dim"]
+        dim = served.bundle.manifest.dim
         if body.dimensions is not None and body.dimensions != dim:
             raise HTTPException(
                 400,

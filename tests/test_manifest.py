@@ -1,0 +1,56 @@
+"""The typed manifest: written and read without a key lost, reordered or retyped, and refused in one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from arxiv_embed.bundle import BundleError, read_verified_manifest
+from arxiv_embed.layout import ModelFolders
+from arxiv_embed.manifest import BundleManifest, Manifest
+
+RECORD = {
+    "version": "415acd72baa0",
+    "model_name": "sentence-transformers/all-MiniLM-L6-v2",
+    "dim": 384,
+    "normalized": True,
+    "text_field": "title_abstract",
+    "max_seq_length": 128,
+    "onnx_variant": "int8",
+    "index_type": "flat",
+    "index": {"type": "flat", "rerank": 0},
+    "index_size": 24000,
+    "corpus_size": 24000,
+    "newest_datestamp": None,
+    "harvest": {"shards": 0, "removed": 0, "encoder": None},
+    "search": {"default_mode": "hybrid", "weight": 0.6, "rrf_k": 60, "candidates": 100},
+    "onnx": {"fp32_mean_cosine": 1.0, "int8_ok": True},
+    "versions": {"faiss-cpu": "1.15.1"},
+    "files": {},
+}
+
+
+def test_written_as_read_byte_for_byte(tmp_path: Path) -> None:
+    """The manifest stage's file and the version hash depend on it: same keys, same order, same JSON types."""
+    path = tmp_path / "manifest.json"
+    Manifest.model_validate(RECORD).write(path)
+    assert path.read_text() == json.dumps(RECORD, indent=2) + "\n"
+    assert Manifest.read(path).int8_ok and Manifest.read(path).harvest.encoder is None
+
+
+def test_a_bundle_manifest_adds_provenance_and_metrics_after_the_files(tmp_path: Path) -> None:
+    bundled = BundleManifest(**RECORD, provenance={"commit": "abc"}, metrics={"p@10": 0.5})
+    assert list(bundled.model_dump())[-3:] == ["files", "provenance", "metrics"]
+    assert BundleManifest.model_validate(RECORD).provenance is None  # models/manifest.json has neither
+
+
+def test_a_broken_manifest_is_refused_in_one_line_naming_the_key(tmp_path: Path) -> None:
+    models = ModelFolders(tmp_path)
+    models.manifest.write_text(json.dumps({**RECORD, "dim": "wide"}))
+    with pytest.raises(BundleError, match=r"manifest.json is not a manifest: dim: Input should be a valid integer"):
+        read_verified_manifest(models)
+    models.manifest.write_text("{}")
+    with pytest.raises(BundleError, match="is not a manifest: version: Field required"):
+        read_verified_manifest(models)
