@@ -3,8 +3,10 @@ torch on real papers, with or without the adapter appended."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +16,9 @@ import yaml
 from sentence_transformers import SentenceTransformer
 
 from arxiv_embed.data.text import build_text
-from arxiv_embed.encode.onnx_encoder import OnnxEncoder, token_batches
+from arxiv_embed.encode.onnx_encoder import PARITY_FILE, OnnxEncoder, token_batches
 from arxiv_embed.encode.onnx_export import (
+    OnnxConfig,
     QuantizeConfig,
     append_adapter,
     build_graphs,
@@ -23,6 +26,10 @@ from arxiv_embed.encode.onnx_export import (
     export_onnx,
     optimize_graph,
 )
+from arxiv_embed.encode.parity import check_export, torch_vectors
+from arxiv_embed.encode.served_graphs import write_served_models
+from arxiv_embed.errors import PipelineError
+from arxiv_embed.layout import AdapterFolder
 from arxiv_embed.train.adapter import LinearAdapter, adapted_sentence_model
 from arxiv_embed.train.models import load_sentence_model
 from tests.conftest import ROOT, run
@@ -124,3 +131,54 @@ def test_export_stage_fails_in_one_line_when_int8_misses_its_bar_and_keeps_the_g
     message = proc.stderr.strip().splitlines()[-1]
     assert message.startswith("error: onnx: int8 parity failed on ") and "change onnx.quantize" in message, message
     assert {f.name: f.read_bytes() for f in (tmp_path / "models/onnx").iterdir()} == before
+
+
+PARITY = OnnxConfig(
+    opset=17,
+    fuse=["int8"],
+    quantize=QuantizeConfig(["MatMul", "Attention"], True, False),
+    parity_texts=16,
+    min_cosine=0.99,
+    int8_min_mean_cosine=0.95,
+    max_p10_drop=1.0,
+)
+
+
+def test_export_parity_reports_both_graphs_and_stops_in_one_line_below_a_bar(exported: tuple, tiny_rows) -> None:
+    model, folder = exported
+    texts = [build_text(r["title"], r["abstract"]) for r in tiny_rows[:16]]
+    labels = [r["categories"].split()[0] for r in tiny_rows[:16]]
+    reference = torch_vectors(model, texts)
+    report = check_export(reference, folder, texts, labels, PARITY)
+    assert report["fp32_min_cosine"] >= 0.99 and report["int8_mean_cosine"] >= 0.95 and report["parity_texts"] == 16
+    with pytest.raises(PipelineError, match=r"int8 parity failed on 16 texts: .* change onnx.quantize"):
+        check_export(reference, folder, texts, labels, replace(PARITY, int8_min_mean_cosine=0.99999))
+
+
+def test_served_graphs_carry_the_adapter_and_pass_through_without_one(exported: tuple, tiny_rows, tmp_path) -> None:
+    """With an adapter: both graphs and the sentence-transformers copy append it and agree with the stored
+    vectors; without: the exported graphs and the encoder are copied as they are. Either way int8_ok is recorded."""
+    model, folder = exported
+    graphs, encoder = tmp_path / "exported", tmp_path / "encoder"
+    shutil.copytree(folder, graphs)
+    (graphs / PARITY_FILE).write_text(json.dumps({"int8_mean_cosine": 0.99}))
+    model.save_pretrained(str(encoder))
+    texts = [r["title"] for r in tiny_rows[:16]]
+    rng = np.random.default_rng(0)
+    dim = model.get_embedding_dimension()
+    weight = (np.eye(dim) + 0.05 * rng.normal(size=(dim, dim))).astype(np.float32)[:32]
+    adapter = LinearAdapter(weight, np.zeros(32, np.float32))
+
+    with_adapter = AdapterFolder(tmp_path / "adapted")
+    with_adapter.root.mkdir()
+    report = write_served_models(with_adapter, adapter, graphs, encoder, texts, PARITY)
+    assert set(report) == {"fp32_vs_stored", "int8_vs_stored", "torch_vs_fp32", "int8_vs_fp32"}
+    assert report["fp32_vs_stored"]["min_cosine"] > 0.9999 and OnnxEncoder(with_adapter.served_onnx).dim == 32
+    recorded = json.loads((with_adapter.served_onnx / PARITY_FILE).read_text())
+    assert recorded["int8_ok"] and recorded["adapter"] == report and recorded["int8_mean_cosine"] == 0.99
+
+    passed = AdapterFolder(tmp_path / "plain")
+    passed.root.mkdir()
+    assert write_served_models(passed, None, graphs, encoder, texts, PARITY) == {}
+    assert (passed.served_onnx / "model.onnx").read_bytes() == (graphs / "model.onnx").read_bytes()
+    assert (passed.sentence_model / "config.json").is_file()
