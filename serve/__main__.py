@@ -15,12 +15,13 @@ import uvicorn
 from arxiv_embed.bundle import BundleError
 from serve.app import create_app
 from serve.settings import settings
+from serve.state import load_served
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        bundle = settings.load_bundle()
+        bundle = load_served(settings)
     except BundleError as err:
         print(f"error: cannot serve: {err}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -31,7 +31,7 @@ from serve.routers.openai import openai_router
 from serve.routers.ops import ops_router
 from serve.schemas import ErrorDetail, request_models
 from serve.settings import Settings, settings
-from serve.state import ServerState
+from serve.state import ServerState, load_served
 
 log = logging.getLogger(__name__)
 BUSY = {
@@ -58,7 +58,7 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.server = ServerState(bundle or cfg.load_bundle(), cfg)
+        app.state.server = ServerState(bundle or load_served(cfg), cfg)
         app.state.server.current.batcher.start()
         watch_sighup(app.state.server)
         yield

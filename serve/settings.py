@@ -5,7 +5,6 @@ from __future__ import annotations
 from pydantic import PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from arxiv_embed.bundle import Bundle, LoadOptions, load_bundle
 from arxiv_embed.layout import LAYOUT
 
 
@@ -29,11 +28,6 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None  # set: every route but /health, /ready and /metrics needs `Bearer <key>`
     served_model_name: str = "arxiv-embed"  # the model id of /v1/models and /v1/embeddings
     pid_file: str | None = None  # `python -m serve` keeps its pid here while it runs, for `make update`'s SIGHUP
-
-    def load_bundle(self) -> Bundle:
-        """The bundle in `models_dir`, loaded and verified as these settings run it: the server's one way in
-        (at start, in the app's lifespan and on SIGHUP)."""
-        return load_bundle(self.models_dir, LoadOptions(self.onnx_variant, self.threads, self.max_tokens))
 
 
 settings = Settings()

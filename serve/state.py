@@ -16,13 +16,19 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from arxiv_embed.bundle import Bundle
+from arxiv_embed.bundle import Bundle, LoadOptions, load_bundle
 from serve.batcher import MicroBatcher
 from serve.schemas import Paper, SearchHit
 from serve.settings import Settings
 
 log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def load_served(cfg: Settings) -> Bundle:
+    """The bundle in `cfg.models_dir`, loaded and verified as `cfg` runs it: the server's one way in (at start, in
+    the app's lifespan and on SIGHUP)."""
+    return load_bundle(cfg.models_dir, LoadOptions(cfg.onnx_variant, cfg.threads, cfg.max_tokens))
 
 
 class Served:
@@ -106,7 +112,7 @@ class ServerState:
         async with self.reload_lock:
             old = self.current
             try:
-                bundle = await run_in_threadpool(self.cfg.load_bundle)
+                bundle = await run_in_threadpool(load_served, self.cfg)
             except Exception as err:  # noqa: BLE001 - any broken bundle is refused; the old one keeps serving
                 log.error("reload refused, still serving bundle %s: %s", old.version, err)
                 self.reloads.labels("refused").inc()
