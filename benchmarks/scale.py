@@ -47,9 +47,10 @@ CHUNK = 100_000
 
 def real_corpus(pipeline: Path) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Ids and vectors of the pipeline's corpus, and its papers (id, title, abstract, category) by id."""
-    ids, vectors = zip(*iter_vectors(Layout(pipeline).adapted_corpus), strict=True)
+    layout = Layout(pipeline)
+    ids, vectors = zip(*iter_vectors(layout.adapted_corpus), strict=True)
     columns = ["id", "title", "abstract", "primary_category"]
-    papers = pd.concat(pd.read_parquet(f, columns=columns) for f in shard_files(Layout(pipeline).corpus))
+    papers = pd.concat(pd.read_parquet(f, columns=columns) for f in shard_files(layout.corpus))
     return np.concatenate(ids), np.concatenate(vectors), papers.set_index("id")
 
 

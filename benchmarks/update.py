@@ -56,9 +56,8 @@ FIELD = "title_abstract"
 
 def copy_bundle(models: ModelFolders, dest: ModelFolders) -> None:
     """The served bundle and the base it grows from, as files of their own (the run's are left untouched)."""
-    folders = (ModelFolders.served_onnx, ModelFolders.classifier, ModelFolders.search, ModelFolders.base_index)
-    for folder in (*folders, ModelFolders.served_index):
-        shutil.copytree(folder.fget(models), folder.fget(dest))
+    for source in (models.served_onnx, models.classifier, models.search, models.base_index, models.served_index):
+        shutil.copytree(source, dest.root / models.name_of(source))
     shutil.copy(models.manifest, dest.manifest)
 
 

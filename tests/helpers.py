@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 T = TypeVar("T")
 
@@ -21,8 +21,9 @@ def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: 
     return found
 
 
-def metric(url: str, name: str, labels: str = "") -> float:
-    """A Prometheus counter's value on the server at `url` (0 before its first increment)."""
+def metric(url: str, name: str, **labels: str) -> float:
+    """A Prometheus counter's value on the server at `url` (0 before its first increment), read with
+    prometheus_client's own parser."""
     text = httpx.get(f"{url}/metrics", timeout=10).text
-    found = re.search(rf"^{re.escape(name)}{re.escape(labels)} (\S+)$", text, re.M)
-    return float(found.group(1)) if found else 0.0
+    samples = (s for family in text_string_to_metric_families(text) for s in family.samples)
+    return next((s.value for s in samples if s.name == name and s.labels == labels), 0.0)

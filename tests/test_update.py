@@ -132,8 +132,8 @@ def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Pat
         good = manifest.read_text()
         manifest.write_text("{}")
         os.kill(proc.pid, signal.SIGHUP)
-        refused = ("arxiv_embed_reloads_total", '{outcome="refused"}')
-        wait_until(lambda: metric(url, *refused) >= 1, 60, "the server to refuse the broken bundle")
+        refused = 'arxiv_embed_reloads_total{outcome="refused"}'
+        wait_until(lambda: metric(url, "arxiv_embed_reloads_total", outcome="refused") >= 1, 60, refused)
         assert ready(url)["bundle_version"] == after["bundle_version"]
         manifest.write_text(good)
     finally:
