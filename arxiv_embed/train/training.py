@@ -199,7 +199,9 @@ def finetune(
             callbacks=live_callbacks(live_dir),
         )
         trainer.train()
-    if live_dir is not None:  # the trainer's arguments (its scratch folder among them) are not the stage's params
+    # The trainer's arguments (its scratch folder among them) are not the stage's params. Only rank 0 logs to DVCLive,
+    # and only it removes them: another rank that finishes first would pull the file from under its last log.
+    if live_dir is not None and is_main_process():
         (live_dir / "params.yaml").unlink(missing_ok=True)
     return [
         {"step": e["step"], "epoch": round(e.get("epoch", 0.0), 4), "loss": e["loss"]}
