@@ -33,6 +33,7 @@ from arxiv_embed.errors import PipelineError
 from arxiv_embed.hashing import sha256
 from arxiv_embed.layout import ModelFolders
 from arxiv_embed.manifest import BundleManifest, HarvestContents, Manifest
+from arxiv_embed.recommend.spec import RECOMMEND_FILE, RecommendSpec
 from arxiv_embed.search.index import CONTENTS_FILE, INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE, VectorIndex
 from arxiv_embed.search.modes import SEARCH_FILE, SEARCH_MODES, Searcher, load_searcher, search_files
 from arxiv_embed.search.papers import PAPERS_FILE, REMOVED_FILE, PaperStore
@@ -62,6 +63,7 @@ def served_files(models: ModelFolders) -> list[Path]:
         *(models.served_index / name for name in (INDEX_FILE, INDEX_CONFIG_FILE, PAPERS_FILE, REMOVED_FILE)),
         models.served_index / CONTENTS_FILE,  # what the served index holds beyond the base
         *search_files(models),
+        models.recommend / RECOMMEND_FILE,
     ]
 
 
@@ -115,6 +117,7 @@ def make_manifest(models: ModelFolders, onnx_variant: str) -> Manifest:
             shards=len(contents["shards"]), removed=contents["removed"], encoder=contents["encoder"]
         ),
         search=json.loads((models.search / SEARCH_FILE).read_text()),
+        recommend=json.loads((models.recommend / RECOMMEND_FILE).read_text()),
         onnx=json.loads((models.served_onnx / PARITY_FILE).read_text()),
         versions=library_versions(),
         files=hashes,
@@ -151,6 +154,7 @@ class Bundle:
     index: VectorIndex
     papers: PaperStore
     searcher: Searcher  # every search mode over `index` and the lexical postings
+    recommend: RecommendSpec  # the method chosen on val for readers' libraries
 
 
 def read_verified_manifest(models: ModelFolders) -> BundleManifest:
@@ -217,7 +221,13 @@ def load_bundle(folder: str | os.PathLike, options: LoadOptions = LoadOptions())
     papers = PaperStore(models.served_index / PAPERS_FILE)
     searcher = load_searcher(models, index, classifier.features)
     release = json.loads(models.release.read_text()) if models.release.is_file() else None
-    bundle = Bundle(manifest, release, encoder, classifier, index, papers, searcher)
+    try:
+        recommend = RecommendSpec.load(models.recommend)
+    except (KeyError, ValueError) as err:
+        raise BundleError(
+            f"{models.name_of(models.recommend / RECOMMEND_FILE)} is not a recommendation spec: {err}"
+        ) from None
+    bundle = Bundle(manifest, release, encoder, classifier, index, papers, searcher, recommend)
     check_sizes(bundle, models)
     log.info("loaded bundle: %s, %d papers, %s encoder", manifest.model_name, index.ntotal, variant)
     return bundle

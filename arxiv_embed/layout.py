@@ -72,6 +72,11 @@ class ModelFolders:
         return self.root / "lexical"
 
     @property
+    def recommend(self) -> Path:
+        """The recommendation spec: the method chosen on val for readers' libraries, and its settings."""
+        return self.root / "recommend"
+
+    @property
     def served_index(self) -> Path:
         """The base index plus every harvested shard, grown in place, with its postings: what a bundle serves."""
         return self.root / "live_index"

@@ -42,6 +42,7 @@ class Manifest(BaseModel):
     newest_datestamp: str | None  # of the newest harvested paper; None before any harvest
     harvest: HarvestContents
     search: dict[str, Any]  # the search spec chosen on val: default mode, fusion, val P@10 per mode
+    recommend: dict[str, Any]  # the recommendation method chosen on val, its settings and val P@10 per method
     onnx: dict[str, Any]  # the export and adapter stages' parity report
     versions: dict[str, str]  # of the libraries whose numerics the files depend on
     files: dict[str, str]  # bundle-relative name -> sha256

@@ -39,6 +39,7 @@ from arxiv_embed.search.live_index import grow
 from arxiv_embed.search.modes import Fusion, save_search_spec
 from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from benchmarks.common import report
+from benchmarks.recommend import LIBRARY, libraries, recommend_load
 from benchmarks.serve import load
 from tools.processes import start_server
 
@@ -137,8 +138,10 @@ def main() -> None:
     # Synthetic papers have no text of their own: an empty lexical index, and dense search as the default mode
     # (benchmarks/search_modes.py measures lexical and hybrid search over real texts).
     features = TfidfFeatures.load(models.classifier)
-    write_postings([], features.size, postings_dir)
+    no_terms = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+    write_postings((no_terms for _ in index_ids), features.size, postings_dir)  # a row per paper, all empty
     save_search_spec(models.search, Fusion(0.5, 60, 100), "dense")
+    shutil.copytree(pipeline.recommend, models.recommend)  # the default run's recommendation method
     grow(base_dir, postings_dir, [], features, "title_abstract", models.served_index)  # the served (live) index
     make_manifest(models, "int8").write(models.manifest)
     sizes = {f.name: f.stat().st_size for f in sorted(models.served_index.iterdir())}
@@ -155,6 +158,8 @@ def main() -> None:
     try:
         rss_ready = memory_mb(proc.pid)
         latency = {f"c{c}": asyncio.run(load(url, query_texts, c, opts.requests, 300)) for c in (1, 8)}
+        liked = libraries(models.root, 20, LIBRARY)  # ids only: nothing to encode
+        recommend = {f"c{c}": asyncio.run(recommend_load(url, liked, c, opts.requests, 300)) for c in (1, 8)}
         rss_after = memory_mb(proc.pid)
     finally:
         proc.terminate()
@@ -185,10 +190,12 @@ def main() -> None:
             "rss_mb_at_ready": rss_ready,
             "rss_mb_after_load": rss_after,
             "search": latency,
+            "recommend_50_liked_ids": recommend,
         },
         "goal": {
             "recall@10": 0.95,
             "p99_ms_at_c8": 100,
+            "recommend_p99_ms_at_c1": 150,
             "rss_mb": 1536,
             "seconds_to_ready": 10,
             "index_bytes": 400 * 2**20,

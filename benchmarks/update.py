@@ -56,7 +56,10 @@ FIELD = "title_abstract"
 
 def copy_bundle(models: ModelFolders, dest: ModelFolders) -> None:
     """The served bundle and the base it grows from, as files of their own (the run's are left untouched)."""
-    for source in (models.served_onnx, models.classifier, models.search, models.base_index, models.served_index):
+    for source in (
+        *(models.served_onnx, models.classifier, models.search, models.recommend),
+        *(models.base_index, models.served_index),
+    ):
         shutil.copytree(source, dest.root / models.name_of(source))
     shutil.copy(models.manifest, dest.manifest)
 
@@ -77,10 +80,10 @@ def harvest_rows(store: PaperStore, new: int, revised: int, withdrawn: int) -> p
             "datestamp": DAY,
             "deleted": False,
         }
-        for i, t, c in old[:revised]
+        for i, t, c, _ in old[:revised]
     ]
     rows += [
-        {**dict.fromkeys(SHARD_COLUMNS, ""), "id": i, "datestamp": DAY, "deleted": True} for i, _, _ in old[revised:]
+        {**dict.fromkeys(SHARD_COLUMNS, ""), "id": i, "datestamp": DAY, "deleted": True} for i, *_ in old[revised:]
     ]
     return pd.DataFrame(rows, columns=SHARD_COLUMNS)
 

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from threadpoolctl import threadpool_limits
 
 import arxiv_embed
 from arxiv_embed.bundle import Bundle
@@ -29,6 +30,7 @@ from serve.routers.data import data_router
 from serve.routers.model import model_router
 from serve.routers.openai import openai_router
 from serve.routers.ops import ops_router
+from serve.routers.recommend import recommend_router
 from serve.schemas import ErrorDetail, request_models
 from serve.settings import Settings, settings
 from serve.state import ServerState, load_served
@@ -58,6 +60,7 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        threadpool_limits(cfg.blas_threads, user_api="blas")  # process-wide, for as long as the server runs
         app.state.server = ServerState(bundle or load_served(cfg), cfg)
         app.state.server.current.batcher.start()
         watch_sighup(app.state.server)
@@ -81,7 +84,7 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
         guarded={**BODY_ERRORS, **(UNAUTHORIZED if protected else {})},
     )
     app.include_router(ops_router())
-    for router in (model_router(ctx), data_router(ctx), openai_router(ctx)):
+    for router in (model_router(ctx), data_router(ctx), recommend_router(ctx), openai_router(ctx)):
         app.include_router(router)
     return app
 

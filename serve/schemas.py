@@ -5,15 +5,18 @@ and documents k ≤ 5 in its `/openapi.json`. Every constraint is in the JSON sc
 cannot send a request the server refuses: non-blank text is a pattern, the one-of rules are two variants of a body.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from arxiv_embed.recommend.methods import RECOMMENDERS
 from arxiv_embed.search.modes import SEARCH_MODES
 from serve.settings import Settings
 
 SearchModeName = Literal[tuple(SEARCH_MODES)]  # type: ignore[valid-type]
+MethodName = Literal[tuple(RECOMMENDERS)]  # type: ignore[valid-type]
 
 PaperId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S+$", description="an arXiv id in the index")]
 
@@ -27,6 +30,7 @@ class RequestModels:
     search: Any  # a union: SearchByText | SearchById
     search_by_id: type[BaseModel]
     embeddings: type[BaseModel]  # OpenAI's POST /v1/embeddings
+    recommend: Any  # a union of three: a library given by ids, by texts or as BibTeX (any of them may add the others)
 
 
 def request_models(cfg: Settings, dim: int | None = None) -> RequestModels:
@@ -65,6 +69,7 @@ def request_models(cfg: Settings, dim: int | None = None) -> RequestModels:
         search=search_by_text | search_by_id,
         search_by_id=search_by_id,
         embeddings=embeddings_request(cfg, Text, dim),
+        recommend=recommend_request(cfg, Text, K),
     )
 
 
@@ -117,8 +122,55 @@ def embeddings_request(cfg: Settings, Text: Any, dim: int | None) -> type[BaseMo
     return EmbeddingsRequest
 
 
+def recommend_request(cfg: Settings, Text: Any, K: Any) -> Any:  # noqa: N803 - type aliases
+    """/recommend's body: a reader's library (liked ids, texts and/or BibTeX; at least one of them), what they
+    dislike, what they have seen, and from which date on papers count as new."""
+    Ids = Annotated[list[PaperId], Field(max_length=cfg.max_library)]
+    Texts = Annotated[list[Text], Field(max_length=cfg.max_library)]
+    Bibtex = Annotated[str, Field(min_length=1, max_length=cfg.max_bibtex_chars, pattern=r"@")]
+    fields: dict[str, Any] = {
+        "like": (Ids, Field(default=[], description="arXiv ids of papers in the index that the reader keeps")),
+        "like_texts": (Texts, Field(default=[], description="titles and abstracts of papers the reader keeps")),
+        "bibtex": (Bibtex | None, Field(default=None, description="a BibTeX library: by eprint id, else by text")),
+        "dislike": (Ids, Field(default=[], description="ids of papers the reader does not want more of")),
+        "dislike_texts": (Texts, Field(default=[], description="texts of papers the reader does not want more of")),
+        "exclude": (Ids, Field(default=[], description="ids already seen: never recommended")),
+        "since": (dt.date | None, Field(default=None, description="only papers stamped on or after this date")),
+        "k": (K, 10),
+        "method": (
+            MethodName | None,
+            Field(
+                default=None,
+                description="; ".join(f"{name}: {m.description}" for name, m in RECOMMENDERS.items())
+                + ". Unset: the method that served simulated readers best on val (`/ready` names it).",
+            ),
+        ),
+    }
+    required = {
+        "like": Annotated[list[PaperId], Field(min_length=1, max_length=cfg.max_library)],
+        "like_texts": Annotated[list[Text], Field(min_length=1, max_length=cfg.max_library)],
+        "bibtex": Bibtex,
+    }
+    variants = [
+        create_model(
+            f"RecommendBy{''.join(part.title() for part in name.split('_'))}",
+            __config__=ConfigDict(extra="forbid"),
+            __doc__=f"A reader's library with at least one entry in `{name}`.",
+            **{**fields, name: (kind, Field(description=fields[name][1].description))},
+        )
+        for name, kind in required.items()
+    ]
+    return variants[0] | variants[1] | variants[2]
+
+
 class ErrorDetail(BaseModel):
     detail: str
+
+
+class UnprocessableDetail(BaseModel):
+    """A 422: the validation errors of a body or query the schema refuses, or one reason the server gives."""
+
+    detail: str | list[dict[str, Any]]
 
 
 class EmbedResponse(BaseModel):
@@ -139,10 +191,26 @@ class Paper(BaseModel):
     id: str
     title: str
     category: str
+    date: str | None = Field(
+        default=None, description="the OAI datestamp of a harvested paper, else the month of its arXiv id (YYYY-MM)"
+    )
 
 
 class SearchHit(Paper):
     score: float = Field(description="the search mode's score: higher is nearer")
+    rank: int = Field(description="1 for the nearest")
+
+
+class Recommendation(SearchHit):
+    similarity: float = Field(description="the cosine similarity of its embedding with the nearest liked paper's")
+
+
+class RecommendResponse(BaseModel):
+    method: str = Field(description="the method that ranked the papers")
+    since: dt.date | None = Field(description="only papers stamped on or after it were ranked; null: every paper")
+    results: list[Recommendation]
+    unused: list[str] = Field(description="BibTeX entries (by key) that have neither an id in the index nor a title")
+    library: dict[str, int] = Field(description="how many liked and disliked papers were used, by id and by text")
 
 
 class SearchResponse(BaseModel):
@@ -210,6 +278,7 @@ class Ready(BaseModel):
     dim: int
     text_field: str
     search_mode: str = Field(description="the default mode of /search")
+    recommend_method: str = Field(description="the default method of /recommend, chosen on val")
     provenance: Provenance | None = Field(description="the run that built the bundle; null for a bare models/")
     metrics: dict[str, float | int | str] | None = Field(
         description="the bundle's test metrics (P@10, accuracy and their 95% intervals) from its evaluate stage"

@@ -18,9 +18,14 @@ class Settings(BaseSettings):
     threads: int = 0  # onnxruntime intra-op threads; 0 lets it use every core
     max_tokens: int = 512  # tokens per micro-batch and per onnxruntime call: 4 texts of 128 (benchmarks/peer.py)
     search_threads: int = 1  # faiss threads per search; concurrent requests already search in parallel
+    # numpy's BLAS threads (the per-reader models of /recommend): concurrent requests already use the cores, and
+    # calls from several threads into one OpenBLAS pool queue behind each other (benchmarks/recommend.py at c8)
+    blas_threads: PositiveInt = 1
     max_text_chars: int = 20_000
     max_batch: int = 64  # texts per /embed request
     max_k: int = 100
+    max_library: int = 200  # liked, disliked or excluded ids, or texts, per /recommend request; BibTeX entries too
+    max_bibtex_chars: int = 500_000
     max_body_bytes: int = 2_000_000
     batch_wait_ms: float = 2.0  # how long the micro-batcher waits for concurrent requests to join a batch
     max_in_flight: PositiveInt = 128  # requests being answered at once; more get 429 and Retry-After, not a queue

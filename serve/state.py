@@ -5,10 +5,11 @@ started with to its end even when a reload swaps another in meanwhile.
 """
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 import faiss
 import numpy as np
@@ -17,12 +18,15 @@ from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from arxiv_embed.bundle import Bundle, LoadOptions, load_bundle
+from arxiv_embed.recommend.index_pool import IndexPool
+from arxiv_embed.recommend.methods import Examples
 from serve.batcher import MicroBatcher
 from serve.schemas import Paper, SearchHit
 from serve.settings import Settings
 
 log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+T = TypeVar("T")
 
 
 def load_served(cfg: Settings) -> Bundle:
@@ -51,10 +55,20 @@ class Served:
             await asyncio.sleep(0.05)
         await self.batcher.stop()
 
-    def search(self, mode: str, queries: np.ndarray | None, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Search in `mode` on the calling (worker) thread; OpenMP's thread count is per thread, so it is set here."""
+    def in_search_thread(self, work: Callable[[], T]) -> T:
+        """Run `work` on the calling (worker) thread with faiss's threads set: OpenMP's count is per thread."""
         faiss.omp_set_num_threads(self.search_threads)
-        return self.bundle.searcher.run(mode, queries, [text], k)
+        return work()
+
+    def search(self, mode: str, queries: np.ndarray | None, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Search in `mode` on the calling (worker) thread."""
+        return self.in_search_thread(lambda: self.bundle.searcher.run(mode, queries, [text], k))
+
+    @functools.cache  # noqa: B019 - one per bundle, and a bundle's Served lives as long as it is served
+    def background(self) -> Examples:
+        """The corpus sample that per-reader linear models learn against, drawn once per bundle."""
+        spec, pool = self.bundle.recommend, IndexPool(self.bundle.index, self.bundle.searcher.lexical)
+        return pool.background(spec.negatives, spec.seed)
 
     def stored_vector(self, paper_id: str) -> np.ndarray | None:
         """The indexed vector of a paper, as a (1, dim) query; None for an unknown id."""
@@ -65,18 +79,20 @@ class Served:
         """Search results labelled from the paper store, best first, without the query paper itself."""
         found = [(float(s), int(p)) for s, p in zip(scores, positions, strict=True) if p >= 0]
         rows = self.bundle.papers.rows([p for _, p in found])
+        kept = [(score, row) for (score, _), row in zip(found, rows, strict=True) if row.id != skip_id]
         return [
-            SearchHit(id=paper_id, title=title, category=category, score=round(score, 6))
-            for (score, _), (paper_id, title, category) in zip(found, rows, strict=True)
-            if paper_id != skip_id
+            SearchHit(
+                id=row.id, title=row.title, category=row.category, date=row.date, score=round(score, 6), rank=rank
+            )
+            for rank, (score, row) in enumerate(kept, start=1)
         ]
 
     def paper(self, paper_id: str) -> Paper | None:
         position = self.bundle.papers.position(paper_id)
         if position is None:
             return None
-        ((found_id, title, category),) = self.bundle.papers.rows([position])
-        return Paper(id=found_id, title=title, category=category)
+        (row,) = self.bundle.papers.rows([position])
+        return Paper(id=row.id, title=row.title, category=row.category, date=row.date)
 
 
 class ServerState:

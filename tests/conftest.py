@@ -87,6 +87,10 @@ TINY_PARAMS = {
     "model": {"max_seq_length": 64},
     "train": {"max_pairs": 48, "batch_size": 8, "wandb": "offline"},
     "onnx": {"parity_texts": 16},
+    "recommend": {
+        **{"library_sizes": [1, 5], "interests": [1, 2], "negatives": 20},
+        **{"val_readers": 4, "test_readers": 4, "daily_papers": 10},
+    },
 }
 
 

@@ -55,6 +55,13 @@ def test_serve_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
         assert all(level["errors"] == 0 and level["rps"] > 0 for level in result[server].values())
 
 
+def test_recommend_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
+    result = bench("benchmarks.recommend", ["--models", str(pipeline_repo / "models/bundle")], tmp_path)
+    for level in result["levels"].values():
+        assert all(level[route]["errors"] == 0 and level[route]["rps"] > 0 for route in ("search", "recommend"))
+    assert result["liked_ids_per_request"] > 1 and result["p99_ratio_to_search"]["c8"] > 0
+
+
 def test_index_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     result = bench(
         "benchmarks.index", ["--models", str(pipeline_repo / "models"), "--cache", str(tmp_path / "cache")], tmp_path
@@ -69,6 +76,7 @@ def test_scale_benchmark_then_the_update_benchmark_on_its_index(pipeline_repo: P
     assert result["corpus"]["synthetic"] and result["corpus"]["vectors"] == 20_000
     assert result["index"]["type"] == "ivfpq" and 0 < result["recall@10_vs_exact"] <= 1
     assert all(level["errors"] == 0 for level in result["server"]["search"].values())
+    assert all(level["errors"] == 0 for level in result["server"]["recommend_50_liked_ids"].values())
     assert result["server"]["rss_mb_at_ready"]["VmRSS"] > 0
 
     args = ["--models", str(pipeline_repo / "models"), "--work", str(tmp_path / "update")]

@@ -16,6 +16,7 @@ from tools.processes import start_server
 
 pytestmark = pytest.mark.e2e
 MAX_EXAMPLES = 30  # per operation and phase: about 350 requests, 10 s
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 def test_schemathesis_finds_no_contract_failure(pipeline_repo: Path, tmp_path: Path) -> None:
@@ -24,6 +25,8 @@ def test_schemathesis_finds_no_contract_failure(pipeline_repo: Path, tmp_path: P
         result = run(
             [
                 "schemathesis",
+                "--config-file",
+                str(CONFIG),
                 "run",
                 f"{url}/openapi.json",
                 "--checks",

@@ -45,7 +45,7 @@ def recall(index: VectorIndex, vectors: np.ndarray, queries: np.ndarray) -> floa
     [replace(CFG, type=t) for t in INDEX_TYPES] + [replace(CFG, type="ivfpq", opq=True, rerank=200, ivf_nprobe=16)],
     ids=[*INDEX_TYPES, "ivfpq-opq-rerank"],
 )
-def test_every_index_type_from_shards(shards, cfg: IndexConfig, tmp_path: Path) -> None:
+def test_every_index_type_from_shards(shards, cfg: IndexConfig, tmp_path: Path, monkeypatch) -> None:
     folder, ids, vectors = shards
     built_ids, stats = build_index(folder, cfg, tmp_path)
     assert built_ids.tolist() == ids.tolist() and stats["size"] == 3000 and stats["dim"] == 128
@@ -59,6 +59,10 @@ def test_every_index_type_from_shards(shards, cfg: IndexConfig, tmp_path: Path) 
     scores, positions = index.search(vectors[:1], 3)
     assert (positions[0][0] == 0 and scores[0][0] == pytest.approx(1.0, abs=1e-3)) or not exact
     assert np.dot(index.vector(5), vectors[5]) > (0.999 if exact else 0.8)  # a stored paper's vector, for search by id
+    monkeypatch.setattr("arxiv_embed.search.index.EXACT_RANGE", 500)
+    for start in (2990, 2000):  # a date's range of harvested positions: scored exactly, or through the index
+        scores, positions = index.search(queries[:2], 5, start)
+        assert (positions >= start).all() and np.all(np.diff(scores, axis=1) <= 1e-6)
 
 
 def test_pq_m_must_divide_the_dimension(shards, tmp_path: Path) -> None:
@@ -71,5 +75,5 @@ def test_paper_store_by_position_and_by_id(tmp_path: Path) -> None:
     assert write_papers(tmp_path / "papers.sqlite", rows) == 100
     store = PaperStore(tmp_path / "papers.sqlite")
     assert len(store) == 100 and store.position("2401.00042") == 42 and store.position("nope") is None
-    assert store.rows([7, 3, 7]) == [rows[7], rows[3], rows[7]]
+    assert [r[:3] for r in store.rows([7, 3, 7])] == [rows[7], rows[3], rows[7]]
     assert store.column("category").tolist() == [r[2] for r in rows]

@@ -29,7 +29,7 @@ def test_postings_search_equals_sklearn_cosine(texts: list[str], tmp_path: Path)
     stats = write_postings((features.transform(t) for t in texts[:90]), features.size, tmp_path)
     assert stats == {"papers": 90, "terms": features.size, "postings": matrix.nnz}
     index = LexicalIndex(tmp_path, 90)
-    assert isinstance(index.docs, np.memmap)  # the server maps the postings, it does not load them
+    assert isinstance(index.docs.base, np.memmap)  # the server maps the postings, it does not load them
     queries = [*texts[90:], "spectral graph theory", "zzzz qqqq xxxx"]
     scores, positions = index.search([features.transform(q) for q in queries], 5)
     expected = (vectorizer.transform(queries) @ matrix.T).toarray()
@@ -39,6 +39,11 @@ def test_postings_search_equals_sklearn_cosine(texts: list[str], tmp_path: Path)
         best = np.sort(expected[row][expected[row] > 0])[::-1][:5]
         np.testing.assert_allclose(s[found], best, atol=1e-5)
     assert (positions[-1] == -1).all()  # nothing shares a term with it
+    for (cols, vals), text in zip(index.rows([3, 0, 89]), [texts[3], texts[0], texts[89]], strict=True):
+        expected_cols, expected_vals = features.transform(text)  # each paper's own row, for /recommend
+        order = np.argsort(expected_cols)
+        np.testing.assert_array_equal(np.sort(cols), expected_cols[order])
+        np.testing.assert_allclose(vals[np.argsort(cols)], expected_vals[order], atol=1e-6)
 
 
 def test_reciprocal_rank_fusion() -> None:

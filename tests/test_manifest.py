@@ -26,6 +26,7 @@ RECORD = {
     "newest_datestamp": None,
     "harvest": {"shards": 0, "removed": 0, "encoder": None},
     "search": {"default_mode": "hybrid", "weight": 0.6, "rrf_k": 60, "candidates": 100},
+    "recommend": {"default_method": "linear_and_nearest", "alpha": 1.0, "max_terms": 500, "negatives": 512},
     "onnx": {"fp32_mean_cosine": 1.0, "int8_ok": True},
     "versions": {"faiss-cpu": "1.15.1"},
     "files": {},

@@ -113,3 +113,37 @@ def test_arxiv_id_finds_the_papers_nearest_to_it(browser: WebDriver, url: str, p
 def test_empty_submit_and_unknown_id_show_the_error(browser: WebDriver, url: str, text: str, message: str) -> None:
     submit(browser, url, text)
     assert message in wait_for(browser, "#out .err").text
+
+
+def test_results_show_a_date_and_a_readable_score(browser: WebDriver, url: str, paper) -> None:
+    submit(browser, url, f"{paper['title']}. {paper['abstract']}")
+    wait_for(browser, "#results li")
+    items = browser.find_elements(By.CSS_SELECTOR, "#results li")
+    dates = [item.find_element(By.CSS_SELECTOR, ".date").text for item in items]
+    scores = [item.find_element(By.CSS_SELECTOR, ".score").text for item in items]
+    assert all(len(d) >= 7 and d[:2] in ("19", "20") for d in dates)  # YYYY-MM from the id, or a datestamp
+    assert all(s.startswith(("similarity 0.", "similarity 1.", "#")) for s in scores)
+
+
+def test_pinned_papers_give_new_papers_like_them_and_a_feed_url(browser: WebDriver, url: str, paper) -> None:
+    submit(browser, url, f"{paper['title']}. {paper['abstract']}")
+    wait_for(browser, "#results li")
+    browser.execute_script("localStorage.clear()")
+    pins = browser.find_elements(By.CSS_SELECTOR, "#results button.pin")
+    for pin in pins[:2]:
+        pin.click()
+    pinned = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#pinned li a")]
+    assert len(pinned) == 2
+    feed_url = browser.find_element(By.ID, "feed-url").get_attribute("value")
+    assert feed_url.startswith(f"{url}/feed.atom?like=") and feed_url.count("like=") == 2
+    browser.find_element(By.ID, "recommend").click()
+    wait_for(browser, "#recommendations li")
+    found = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#recommendations li a")]
+    assert found and not set(found) & set(pinned)  # liked papers are never recommended back
+    assert all(
+        s.text.startswith("similarity") for s in browser.find_elements(By.CSS_SELECTOR, "#recommendations .score")
+    )
+    browser.get(url)  # the library is kept in the browser
+    wait_for(browser, "#pinned li")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#pinned li")) == 2
+    browser.execute_script("localStorage.clear()")

@@ -53,7 +53,7 @@ def test_a_bundle_carries_every_modes_artifacts_and_the_spec(tmp_path: Path) -> 
     models = ModelFolders(tmp_path)
     names = [models.name_of(f) for f in search_files(models)]
     assert names[-1] == "lexical/search.json" and len(names) == len(set(names))
-    assert all(name.startswith("live_index/postings_") for name in names[:-1])
+    assert all(name.startswith(("live_index/postings_", "live_index/rows_")) for name in names[:-1])
     models.search.mkdir()
     save_search_spec(models.search, Fusion(0.6, 60, 100), "hybrid", val_p_at_10={"dense": 0.5})
     spec = json.loads((models.search / "search.json").read_text())

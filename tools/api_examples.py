@@ -39,13 +39,33 @@ def cut(value: Any) -> Any:
 
 def ask(client: httpx.Client, method: str, path: str, body: dict | None = None) -> dict:
     answer = client.request(method, path, json=body)
-    return {"method": method, "path": path, "body": body, "status": answer.status_code, "answer": cut(answer.json())}
+    if answer.headers["content-type"] == "application/json":
+        shown = cut(answer.json())
+    else:  # the feed names its own URL: as the page's curl asks it
+        shown = feed_head(answer.text.replace(str(client.base_url).rstrip("/"), "http://localhost:8000"))
+    return {"method": method, "path": path, "body": body, "status": answer.status_code, "answer": shown}
+
+
+def feed_head(xml: str, entries: int = 1) -> str:
+    """An Atom feed up to the end of its first `entries` entries (the rest are alike), then its closing tag."""
+    parts = xml.split("</entry>")
+    return "</entry>".join(parts[:entries]) + "</entry>\n  ...\n</feed>\n" if len(parts) > entries + 1 else xml
+
+
+def bibtex_of(paper: dict) -> str:
+    """A reader's BibTeX library: one entry by its arXiv id, one by its title only, one that cannot be used."""
+    return (
+        f"@article{{kept, title={{{paper['title']}}}, eprint={{{paper['id']}}}, archivePrefix={{arXiv}}}}\n"
+        f"@inproceedings{{notes, title={{{TEXT}}}}}\n"
+        "@misc{todo, author={A. Reader}}"
+    )
 
 
 def examples(url: str) -> dict[str, dict]:
     with httpx.Client(base_url=url, timeout=60) as client:
         found = ask(client, "POST", "/search", {"text": TEXT, "k": 3})
         paper = client.get(f"/papers/{found['answer']['results'][0]['id']}").json()
+        liked = [hit["id"] for hit in found["answer"]["results"][:2]]
         shown = {
             "search": found,
             "search_by_id": ask(client, "POST", "/search", {"id": paper["id"], "k": 3}),
@@ -57,6 +77,10 @@ def examples(url: str) -> dict[str, dict]:
             "ready": ask(client, "GET", "/ready"),
             "bad_k": ask(client, "POST", "/search", {"text": TEXT, "k": 0}),
             "unknown_id": ask(client, "GET", "/papers/0000.00000"),
+            "recommend": ask(client, "POST", "/recommend", {"like": liked, "k": 3}),
+            "recommend_bibtex": ask(client, "POST", "/recommend", {"bibtex": bibtex_of(paper), "k": 3}),
+            "feed": ask(client, "GET", "/feed.atom?" + "&".join(f"like={i}" for i in liked) + "&k=3"),
+            "recommend_unknown": ask(client, "POST", "/recommend", {"like": ["0000.00000"]}),
         }
     return shown
 

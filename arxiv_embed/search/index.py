@@ -161,11 +161,17 @@ def _search_params(index: faiss.Index) -> dict:
     return {"ef_search": int(hnsw.efSearch)} if hnsw is not None else {}
 
 
-def search_params(index: faiss.Index, removed: np.ndarray) -> faiss.SearchParameters | None:
-    """Parameters that leave the `removed` positions out of every search, keeping the index's nprobe or efSearch."""
-    if not len(removed):
+def search_params(index: faiss.Index, removed: np.ndarray, start: int = 0) -> faiss.SearchParameters | None:
+    """Parameters that leave the `removed` positions (and those before `start`) out of every search, keeping the
+    index's nprobe or efSearch."""
+    parts = []
+    if len(removed):
+        parts.append(faiss.IDSelectorNot(faiss.IDSelectorBatch(np.ascontiguousarray(removed, dtype=np.int64))))
+    if start:
+        parts.append(faiss.IDSelectorRange(int(start), int(index.ntotal)))
+    if not parts:
         return None
-    selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.ascontiguousarray(removed, dtype=np.int64)))
+    selector = parts[0] if len(parts) == 1 else faiss.IDSelectorAnd(*parts)
     ivf = faiss.try_extract_index_ivf(index)
     hnsw = getattr(faiss.downcast_index(index), "hnsw", None)
     if ivf is not None:
@@ -174,12 +180,15 @@ def search_params(index: faiss.Index, removed: np.ndarray) -> faiss.SearchParame
         params = faiss.SearchParametersHNSW(sel=selector, efSearch=hnsw.efSearch)
     else:
         params = faiss.SearchParameters(sel=selector)
-    params.selector_ref = selector  # the SWIG object does not own it
+    params.selector_ref = (selector, parts)  # the SWIG object does not own them
     if isinstance(faiss.downcast_index(index), faiss.IndexPreTransform):  # an OPQ rotation in front
         outer = faiss.SearchParametersPreTransform(index_params=params)
         outer.inner_ref = params
         return outer
     return params
+
+
+EXACT_RANGE = 50_000  # a position range up to this size is scored exactly rather than through the index
 
 
 class VectorIndex:
@@ -208,14 +217,34 @@ class VectorIndex:
     def d(self) -> int:
         return int(self.index.d)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, positions); positions index the papers table, -1 where fewer than k were found."""
+    def search(self, queries: np.ndarray, k: int, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, positions) among the positions from `start` on (harvested papers are appended, so a
+        date selects such a range); positions index the papers table, -1 where fewer than k were found."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = min(k, self.ntotal)
+        if start and self.ntotal - start <= EXACT_RANGE:  # a filtered graph search finds few in a narrow range
+            return self._search_range(queries, k, start)
+        params = search_params(self.index, self.removed, start) if start else self.params
         if self.exact is None:
-            return self.index.search(queries, k, params=self.params)
-        _, candidates = self.index.search(queries, max(k, self.config["rerank"]), params=self.params)
+            return self.index.search(queries, k, params=params)
+        _, candidates = self.index.search(queries, max(k, self.config["rerank"]), params=params)
         return _rerank(self.exact, queries, candidates, k)
+
+    def _search_range(self, queries: np.ndarray, k: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-k over the positions from `start` on (their stored vectors), removed ones left out."""
+        positions = np.arange(start, self.ntotal)
+        positions = positions[~np.isin(positions, self.removed)]
+        if self.exact is not None:
+            vectors = self.exact.rows(positions)
+        else:
+            vectors = self.index.reconstruct_n(start, self.ntotal - start)[positions - start]
+        scores = queries @ vectors.T
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        top_scores, top = np.take_along_axis(scores, order, axis=1), positions[order]
+        pad = k - top.shape[1]
+        return np.pad(top_scores, ((0, 0), (0, pad)), constant_values=-np.inf), np.pad(
+            top, ((0, 0), (0, pad)), constant_values=-1
+        )
 
     def vector(self, position: int) -> np.ndarray:
         if self.exact is not None:

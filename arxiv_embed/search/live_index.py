@@ -99,15 +99,17 @@ def _add_shard(
     live = rows[~rows["deleted"]]
     if list(ids) != live["id"].tolist():
         raise PipelineError(f"{shard.folder}: vectors and papers are not row for row; re-run its stage")
-    if index.ntotal != papers.size:
-        raise PipelineError(f"the index holds {index.ntotal} vectors but the paper store {papers.size} papers")
+    if not index.ntotal == papers.size == len(postings.row_indptr) - 1:
+        raise PipelineError(
+            f"the index holds {index.ntotal} vectors, the paper store {papers.size} papers and the TF-IDF rows "
+            f"{len(postings.row_indptr) - 1}: re-run the lexical_index stage"
+        )
     replaced = [p for p in map(papers.live_position, rows["id"]) if p is not None]
     papers.remove(replaced)
-    first = papers.size
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     papers.append(zip(live["id"], live["title"], live["primary_category"], live["datestamp"], strict=True))
     texts = build_texts(live["title"], live["abstract"], field)
-    return append_postings(postings, (features.transform(t) for t in texts), first), vectors, len(replaced)
+    return append_postings(postings, (features.transform(t) for t in texts)), vectors, len(replaced)
 
 
 def grow(

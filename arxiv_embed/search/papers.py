@@ -8,11 +8,15 @@ never move) with `removed` set, and `removed.npy` lists those positions for the 
 
 from __future__ import annotations
 
+import bisect
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+
+from arxiv_embed.data.arxiv_ids import id_month
 
 PAPERS_FILE = "papers.sqlite"
 REMOVED_FILE = "removed.npy"  # positions of withdrawn or replaced papers, sorted
@@ -81,6 +85,18 @@ def load_removed(folder: Path) -> np.ndarray:
     return np.load(path) if path.is_file() else np.zeros(0, dtype=np.int64)
 
 
+class PaperRow(NamedTuple):
+    id: str
+    title: str
+    category: str
+    datestamp: str | None  # the OAI datestamp of a harvested paper; None for the base corpus's
+
+    @property
+    def date(self) -> str | None:
+        """What a reader sees: the datestamp of a harvested paper, else the month its arXiv id was submitted in."""
+        return self.datestamp or id_month(self.id)
+
+
 class PaperStore:
     """Read-only look-ups by position and by id (the live row of an id: its newest version, never a removed one)."""
 
@@ -90,6 +106,17 @@ class PaperStore:
         self.size = self.db.execute("SELECT count(*) FROM papers").fetchone()[0]
         self.live = self.db.execute("SELECT count(*) FROM papers WHERE removed = 0").fetchone()[0]
         self.newest_datestamp = self.db.execute("SELECT max(datestamp) FROM papers").fetchone()[0]
+        dated = self.db.execute(
+            "SELECT datestamp, min(pos) FROM papers WHERE datestamp IS NOT NULL GROUP BY datestamp ORDER BY datestamp"
+        ).fetchall()
+        self.dates = [d for d, _ in dated]
+        self.date_starts = [min(p for _, p in dated[i:]) for i in range(len(dated))]  # from each date on
+
+    def first_position(self, since: str) -> int:
+        """Where the papers stamped on or after `since` (ISO date) begin: harvests append, so every position from
+        there on is one of them or a paper harvested in between; the size when none is."""
+        at = bisect.bisect_left(self.dates, since)
+        return self.date_starts[at] if at < len(self.dates) else self.size
 
     def __len__(self) -> int:
         return self.size
@@ -98,14 +125,14 @@ class PaperStore:
         row = self.db.execute(_LIVE, (paper_id,)).fetchone()
         return row[0] if row else None
 
-    def rows(self, positions: Sequence[int]) -> list[tuple[str, str, str]]:
-        """(id, title, category) of each position, in the order given."""
+    def rows(self, positions: Sequence[int]) -> list[PaperRow]:
+        """The stored row of each position, in the order given."""
         wanted = [int(p) for p in positions]
         marks = ",".join("?" * len(wanted))
         found = {
-            pos: (paper_id, title, category)
-            for pos, paper_id, title, category in self.db.execute(
-                f"SELECT pos, id, title, category FROM papers WHERE pos IN ({marks})", wanted
+            pos: PaperRow(*row)
+            for pos, *row in self.db.execute(
+                f"SELECT pos, id, title, category, datestamp FROM papers WHERE pos IN ({marks})", wanted
             )
         }
         return [found[p] for p in wanted]

@@ -37,6 +37,7 @@ def ops_router() -> APIRouter:
             dim=m.dim,
             text_field=m.text_field,
             search_mode=served.bundle.searcher.default_mode,
+            recommend_method=served.bundle.recommend.default_method,
             provenance=m.provenance,
             metrics=m.metrics,
             release=served.bundle.release,

@@ -1,0 +1,53 @@
+"""The served index as a recommendation `Pool`: the vector index and the TF-IDF postings, from a position on.
+
+Harvested papers are appended to the index, so "stamped on or after a date" is a range of positions from a start
+(`PaperStore.first_position`); the vector index searches only that range and the postings' scores are cut to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from arxiv_embed.recommend.methods import Examples, Ranking, top
+from arxiv_embed.search.index import VectorIndex
+from arxiv_embed.search.lexical import LexicalIndex, SparseRow
+
+
+@dataclass(frozen=True)
+class IndexPool:
+    vector_index: VectorIndex
+    lexical_index: LexicalIndex
+    start: int = 0  # the first position that may be recommended
+
+    def dense(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.vector_index.search(queries, k, self.start)
+
+    def lexical(self, row: SparseRow, k: int) -> Ranking:
+        scores = self.lexical_index.scores(row)[self.start :]
+        positions = np.flatnonzero(scores > 0)
+        found, at = top(scores[positions], positions, k)
+        return found, at + self.start
+
+    def vectors(self, positions: np.ndarray) -> np.ndarray:
+        return np.stack([self.vector_index.vector(int(p)) for p in positions]).astype(np.float32)
+
+    def rows(self, positions: np.ndarray) -> list[SparseRow]:
+        return self.lexical_index.rows(positions)
+
+    def examples(self, positions: np.ndarray) -> Examples:
+        if not len(positions):
+            return Examples(np.zeros((0, self.vector_index.d), np.float32), [])
+        return Examples(self.vectors(positions), self.rows(positions))
+
+    def background(self, size: int, seed: int) -> Examples:
+        """A seeded sample of the index's live papers: what a per-reader linear model learns against."""
+        rng = np.random.default_rng(seed)
+        drawn = rng.choice(
+            self.vector_index.ntotal,
+            min(size + len(self.vector_index.removed), self.vector_index.ntotal),
+            replace=False,
+        )
+        live = drawn[~np.isin(drawn, self.vector_index.removed)][:size]
+        return self.examples(np.sort(live))

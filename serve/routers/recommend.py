@@ -1,0 +1,66 @@
+"""Recommendations for a reader's library: as JSON (/recommend) and as an Atom feed a feed reader polls."""
+
+import datetime as dt
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from serve.feed import atom_feed
+from serve.recommending import LibraryQuery, recommendations
+from serve.routers import RouteContext
+from serve.schemas import ErrorDetail, PaperId, RecommendResponse, UnprocessableDetail
+from serve.state import Current, State
+
+ATOM = "application/atom+xml"
+LIBRARY_ERRORS = {
+    404: {"model": ErrorDetail, "description": "a liked or disliked id is not in the index"},
+    422: {
+        "model": UnprocessableDetail,
+        "description": "an invalid body, BibTeX with no entry that parses or none that can be used, or `since` in "
+        "the future",
+    },
+}
+
+
+def recommend_router(ctx: RouteContext) -> APIRouter:
+    router, requests, cfg = APIRouter(tags=["recommend"], dependencies=ctx.protected), ctx.requests, ctx.cfg
+
+    @router.post("/recommend", response_model=RecommendResponse, responses={**ctx.guarded, **LIBRARY_ERRORS})
+    async def recommend(body: requests.recommend, state: State, served: Current) -> RecommendResponse:
+        """Papers like the reader's library (liked ids, texts and/or BibTeX), none of them liked, disliked or
+        excluded, from the papers stamped since `since` (every paper when unset)."""
+        return await recommendations(LibraryQuery(**body.model_dump()), state, served)
+
+    @router.get(
+        "/feed.atom",
+        response_class=Response,
+        responses={
+            **ctx.guarded,
+            **LIBRARY_ERRORS,
+            200: {"content": {ATOM: {}}, "description": "an Atom feed of the recommended papers"},
+            304: {"description": "the feed has not changed since the ETag given in If-None-Match"},
+        },
+    )
+    async def feed(
+        request: Request,
+        state: State,
+        served: Current,
+        like: Annotated[list[PaperId], Query(min_length=1, max_length=cfg.max_library)],
+        since: Annotated[dt.date | None, Query(description="default: the newest harvest's day")] = None,
+        k: Annotated[int, Query(ge=1, le=cfg.max_k)] = 20,
+    ) -> Response:
+        """An Atom feed of the papers like `like` stamped since `since`; the same bundle and query give the same
+        ETag, so a feed reader's repeated poll is answered 304 without ranking anything."""
+        tag = hashlib.sha256(f"{served.version} {request.url.query}".encode()).hexdigest()[:32]
+        etag = f'"{tag}"'
+        headers = {"ETag": etag, "Cache-Control": "max-age=3600"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        newest = served.bundle.manifest.newest_datestamp
+        since = since or (dt.date.fromisoformat(newest[:10]) if newest else None)
+        answer = await recommendations(LibraryQuery(like=like, since=since, k=k), state, served)
+        built = dt.datetime.fromtimestamp(served.loaded_at, dt.UTC)
+        return Response(atom_feed(answer, str(request.url), served.version, built), media_type=ATOM, headers=headers)
+
+    return router

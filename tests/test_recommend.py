@@ -1,0 +1,142 @@
+"""Recommendations for a reader's library without a pipeline run: the methods over a toy pool, the BibTeX reader,
+the simulated readers, and the date ranges of a grown index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from arxiv_embed.data.arxiv_ids import id_month, id_order
+from arxiv_embed.evaluation.reader_simulation import (
+    BASELINE,
+    MatrixPool,
+    Simulation,
+    best_method,
+    newest,
+    ranking_quality,
+    simulate,
+    simulate_readers,
+)
+from arxiv_embed.recommend.bibtex import BibtexError, read_bibtex
+from arxiv_embed.recommend.methods import RECOMMENDERS, RankConfig, Reader, fit_linear, project, recommend
+from arxiv_embed.search.papers import PaperEditor, PaperStore, write_papers
+
+CFG = RankConfig(alpha=1.0, max_terms=50)
+CATEGORIES = np.array(["cs.CL", "math.AP", "astro-ph.GA", "q-fin.ST"])
+
+
+def toy_pool(per_category: int, seed: int) -> MatrixPool:
+    """Papers whose embeddings cluster by category and whose TF-IDF terms are mostly their category's own."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(CATEGORIES, per_category)
+    centres = np.random.default_rng(99).normal(size=(len(CATEGORIES), 16))  # shared by every pool
+    which = np.repeat(np.arange(len(CATEGORIES)), per_category)
+    vectors = centres[which] + 0.8 * rng.normal(size=(len(labels), 16))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = [
+        (np.unique(np.r_[rng.choice(10, 3), 10 + 20 * c + rng.choice(20, 5)]), None) for c in which
+    ]  # 10 shared terms, 20 of each category's own
+    rows = [(cols, np.full(len(cols), 1 / np.sqrt(len(cols)), np.float32)) for cols, _ in rows]
+    indptr = np.r_[0, np.cumsum([len(c) for c, _ in rows])]
+    tfidf = sparse.csr_matrix(
+        (np.concatenate([v for _, v in rows]), np.concatenate([c for c, _ in rows]), indptr), shape=(len(rows), 100)
+    )
+    return MatrixPool(vectors.astype(np.float32), tfidf, labels)
+
+
+@pytest.fixture(scope="module")
+def pools() -> tuple[MatrixPool, MatrixPool]:
+    return toy_pool(40, 0), toy_pool(15, 1)
+
+
+def test_fit_linear_weighs_the_liked_side_up() -> None:
+    rng = np.random.default_rng(0)
+    liked, others = rng.normal(1, 0.3, (5, 8)), rng.normal(-1, 0.3, (50, 8))
+    weights = fit_linear(np.vstack([liked, others]), 5, alpha=1.0)
+    assert (liked @ weights).min() > (others @ weights).max()
+    assert project([(np.array([3, 7]), np.array([0.5, 0.8]))], np.array([1, 3, 5])).tolist() == [[0, 0.5, 0]]
+
+
+@pytest.mark.parametrize("method", list(RECOMMENDERS))
+def test_every_method_finds_the_readers_category_and_never_returns_an_excluded_paper(
+    pools: tuple[MatrixPool, MatrixPool], method: str
+) -> None:
+    library, candidates = pools
+    liked = np.flatnonzero(library.labels == "math.AP")[:8]
+    reader = Reader(
+        library.examples(liked), library.examples(np.array([], int)), library.examples(np.arange(0, 160, 4))
+    )
+    excluded = set(np.flatnonzero(candidates.labels == "math.AP")[:3].tolist())
+    scores, positions = recommend(method, reader, candidates, CFG, 10, excluded)
+    assert len(positions) == 10 and not excluded & set(positions.tolist())
+    assert np.all(np.diff(scores) <= 1e-6)  # best first
+    assert np.mean(candidates.labels[positions] == "math.AP") >= 0.8
+
+
+def test_simulated_readers_and_their_report(pools: tuple[MatrixPool, MatrixPool]) -> None:
+    library, candidates = pools
+    readers = simulate_readers(library.labels, candidates.labels, 5, 2, 6, seed=3)
+    assert len(readers) == 6 and all(len(r.liked) == 5 and len(r.categories) == 2 for r in readers)
+    again = simulate_readers(library.labels, candidates.labels, 5, 2, 6, seed=3)  # seeded
+    assert [r.liked.tolist() for r in readers] == [r.liked.tolist() for r in again]
+    assert ranking_quality(np.array([0, 1, 2]), np.array(["a", "b", "a"]), frozenset({"a"})) == pytest.approx(
+        (0.2, (1 + 1 / 2) / (1 + 1 / np.log2(3)))
+    )
+    rows = simulate(library, candidates, CFG, Simulation([1, 5], [1, 2], 4, 40, 0))
+    assert [(r["library"], r["interests"]) for r in rows] == [(1, 1), (5, 1), (5, 2)]  # 1 paper, 1 interest
+    assert set(rows[0]) - {"library", "interests"} == {*RECOMMENDERS, BASELINE}
+    assert all(0 <= r[m]["p@10_lo"] <= r[m]["p@10"] <= r[m]["p@10_hi"] <= 1 for r in rows for m in RECOMMENDERS)
+    for r in rows:  # paired: each reader's P@10 less the baseline's
+        m = r["linear_dense"]
+        assert m["p@10_minus_svm"] == pytest.approx(m["p@10"] - r[BASELINE]["p@10"], abs=1e-3)
+        assert r["centroid"]["p@10_minus_centroid"] == 0
+    chosen, means = best_method(rows)
+    assert chosen in RECOMMENDERS and means[chosen] == max(means.values())
+
+
+def test_bibtex_entries_by_id_by_text_and_unusable() -> None:
+    entries = read_bibtex(
+        r"""@article{vaswani, title={Attention Is All {You} Need}, eprint={1706.03762v5}, archivePrefix={arXiv}}
+        @misc{old, url={https://arxiv.org/abs/hep-th/9901001}}
+        @book{knuth, title={The \TeX{}book}, abstract={A book about \'{e}l\'{e}gant type.}}
+        @misc{nothing, author={Anon}}""",
+        "title_abstract",
+    )
+    assert [(e.key, e.arxiv_id) for e in entries] == [
+        ("vaswani", "1706.03762"),
+        ("old", "hep-th/9901001"),
+        ("knuth", None),
+        ("nothing", None),
+    ]
+    assert "élégant" in entries[2].text and entries[3].text == ""
+    for broken in ("just some words", "@article{x, title={unclosed"):
+        with pytest.raises(BibtexError, match="no entry that parses"):
+            read_bibtex(broken, "title_abstract")
+
+
+def test_arxiv_id_months_and_order() -> None:
+    assert [id_month(i) for i in ("2401.01234", "0704.0001v2", "hep-th/9901001", "math.AP/0601001", "x")] == [
+        "2024-01",
+        "2007-04",
+        "1999-01",
+        "2006-01",
+        None,
+    ]
+    ids = np.array(["2401.00002", "hep-th/9901001", "2312.99999", "2401.00001"])
+    assert sorted(ids, key=id_order) == ["hep-th/9901001", "2312.99999", "2401.00001", "2401.00002"]
+    assert ids[newest(ids, 2)].tolist() == ["2401.00001", "2401.00002"]
+
+
+def test_dates_select_the_harvested_positions(tmp_path) -> None:
+    path = tmp_path / "papers.sqlite"
+    write_papers(path, [(f"2301.{i:05d}", f"T{i}", "cs.CL") for i in range(5)])
+    editor = PaperEditor(path)
+    editor.append([("2412.00001", "A", "cs.CL", "2024-12-01"), ("2412.00002", "B", "cs.CL", "2024-12-02")])
+    editor.append([("2412.00003", "C", "cs.CL", "2024-12-01"), ("2412.00004", "D", "cs.CL", "2024-12-03")])
+    editor.close()
+    store = PaperStore(path)
+    assert [store.first_position(d) for d in ("2000-01-01", "2024-12-01", "2024-12-02", "2024-12-03")] == [5, 5, 6, 8]
+    assert store.first_position("2025-01-01") == 9 == len(store)
+    assert store.rows([0, 6]) == [("2301.00000", "T0", "cs.CL", None), ("2412.00002", "B", "cs.CL", "2024-12-02")]
+    assert [r.date for r in store.rows([0, 6])] == ["2023-01", "2024-12-02"]

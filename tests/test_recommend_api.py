@@ -1,0 +1,99 @@
+"""/recommend and /feed.atom over HTTP on the tiny pipeline's bundle: every input form, every refusal, the feed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import feedparser
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from arxiv_embed.recommend.methods import RECOMMENDERS
+from serve.app import create_app
+from serve.settings import Settings
+
+pytestmark = pytest.mark.e2e
+LIMIT = 5  # the max_library of the app under test
+
+
+@pytest.fixture(scope="module")
+def client(pipeline_repo: Path):
+    cfg = Settings(models_dir=str(pipeline_repo / "models/bundle"), max_library=LIMIT)
+    with TestClient(create_app(cfg=cfg)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def liked(test_papers: pd.DataFrame) -> list[str]:
+    return test_papers["id"].head(3).tolist()
+
+
+def test_liked_ids_give_dated_scored_papers_never_the_liked_ones(client: TestClient, liked: list[str]) -> None:
+    answer = client.post("/recommend", json={"like": liked, "k": 5}).json()
+    assert answer["method"] == client.get("/ready").json()["recommend_method"] in RECOMMENDERS
+    results = answer["results"]
+    assert len(results) == 5 and not {r["id"] for r in results} & set(liked)
+    assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
+    assert all(r["date"] and -1 <= r["similarity"] <= 1 and r["title"] for r in results)
+    assert answer["library"] == {"liked_ids": 3, "liked_texts": 0, "disliked_ids": 0, "disliked_texts": 0}
+    assert answer["since"] is None and answer["unused"] == []
+
+
+@pytest.mark.parametrize("method", list(RECOMMENDERS))
+def test_every_method_honours_exclude_and_dislike(client: TestClient, liked: list[str], method: str) -> None:
+    first = client.post("/recommend", json={"like": liked, "k": 4, "method": method}).json()
+    assert first["method"] == method and len(first["results"]) == 4
+    seen, disliked = first["results"][0]["id"], first["results"][1]["id"]
+    body = {"like": liked, "k": 4, "method": method, "exclude": [seen], "dislike": [disliked]}
+    again = client.post("/recommend", json=body).json()["results"]
+    assert not {seen, disliked} & {r["id"] for r in again}
+
+
+def test_texts_and_a_bibtex_library(client: TestClient, test_papers: pd.DataFrame) -> None:
+    by_id, by_text = test_papers.iloc[0], test_papers.iloc[4]
+    bibtex = f"""@article{{mine, title={{{by_id["title"]}}}, eprint={{{by_id["id"]}v1}}, archivePrefix={{arXiv}}}}
+    @misc{{notes, title={{{by_text["title"]}}}, abstract={{{by_text["abstract"]}}}}}
+    @misc{{empty, author={{Someone}}}}"""
+    answer = client.post("/recommend", json={"bibtex": bibtex, "like_texts": ["Galaxy rotation curves."]}).json()
+    assert answer["library"]["liked_ids"] == 1 and answer["library"]["liked_texts"] == 2
+    assert answer["unused"] == ["empty"] and by_id["id"] not in {r["id"] for r in answer["results"]}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "reason"),
+    [
+        ({"like": ["0000.00000"]}, 404, "not in the index: 0000.00000"),
+        ({"bibtex": "@article{x, title={unclosed"}, 422, "no entry that parses"),
+        ({"bibtex": "@misc{x, author={A}}"}, 422, "nothing in the library can be used"),
+        ({"like_texts": ["a"], "since": "2999-01-01"}, 422, "in the future"),
+        ({"like_texts": ["a"], "since": "2024-13-01"}, 422, "date"),
+        ({"like": []}, 422, "at least 1"),
+        ({"like": [f"2401.{i:05d}" for i in range(LIMIT + 1)]}, 422, f"at most {LIMIT}"),
+        ({"k": 3}, 422, "Field required"),
+    ],
+)
+def test_bad_libraries_are_4xx_with_a_reason(client: TestClient, body: dict, status: int, reason: str) -> None:
+    response = client.post("/recommend", json=body)
+    assert response.status_code == status and reason in response.text
+
+
+def test_since_ranks_only_stamped_papers(client: TestClient, liked: list[str]) -> None:
+    answer = client.post("/recommend", json={"like": liked, "since": "2000-01-01"}).json()
+    assert answer["since"] == "2000-01-01" and answer["results"] == []  # the base corpus carries no datestamp
+
+
+def test_the_feed_parses_and_a_second_poll_is_304(client: TestClient, liked: list[str]) -> None:
+    query = "&".join(f"like={i}" for i in liked[:2]) + "&k=6"
+    response = client.get(f"/feed.atom?{query}")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(response.content)
+    assert not feed.bozo and feed.version == "atom10" and "new papers like yours" in feed.feed.title
+    assert len(feed.entries) == 6
+    assert all(e.link == f"https://arxiv.org/abs/{e.id.rsplit('/abs/', 1)[1]}" and e.title for e in feed.entries)
+    assert not {e.link.rsplit("/abs/", 1)[1] for e in feed.entries} & set(liked[:2])
+    etag = response.headers["etag"]
+    again = client.get(f"/feed.atom?{query}", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert client.get(f"/feed.atom?{query}&k=5").headers["etag"] != etag
+    assert client.get("/feed.atom?like=0000.00000").status_code == 404
