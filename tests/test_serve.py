@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from arxiv_embed.bundle import BundleError, LoadOptions, load_bundle
+from arxiv_embed.data.arxiv_ids import id_month
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.encode.onnx_encoder import OnnxEncoder
 from arxiv_embed.search.modes import SEARCH_MODES
@@ -137,7 +138,10 @@ def test_classify_and_search(client: TestClient, test_papers: pd.DataFrame) -> N
     assert default == client.get("/ready").json()["search_mode"]
 
     stored = client.get(f"/papers/{paper['id']}").json()
-    assert stored == {"id": paper["id"], "title": paper["title"], "category": paper["primary_category"]}
+    assert stored == {
+        **{"id": paper["id"], "title": paper["title"], "category": paper["primary_category"]},
+        "date": id_month(paper["id"]),  # the base corpus carries no datestamp: the month of its arXiv id
+    }
 
 
 def test_classify_serves_the_pipelines_hybrid(client: TestClient, models_dir: Path, test_papers: pd.DataFrame) -> None:
