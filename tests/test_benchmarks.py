@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, run
+from tests.conftest import ROOT, TINY_MPNET_WIDTH, run
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +35,20 @@ def test_encode_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     assert choices["fp32_graph"]["fused"]["min_cosine_to_torch"] >= 0.999
     assert choices["int8_quantization"]["matmul_attention_per_channel"]["mean_cosine_to_torch"] >= 0.99
     assert set(choices["int8_max_tokens"]) == {"512", "1024", "2048", "4096", "8192"}
+
+
+def test_model_scale_benchmark(pipeline_repo: Path, tiny_mpnet: Path, tmp_path: Path) -> None:
+    """Both architectures through the export as the pipeline does it: MiniLM (BERT) and the tiny MPNet."""
+    minilm = "sentence-transformers/all-MiniLM-L6-v2"
+    test = pipeline_repo / "data/processed/test.parquet"
+    result = bench("benchmarks.model_scale", ["--models", minilm, str(tiny_mpnet), "--test", str(test)], tmp_path)
+    models = result["models"]
+    assert [models[m]["model_type"] for m in models] == ["bert", "mpnet"]
+    assert models[str(tiny_mpnet)]["dim"] == TINY_MPNET_WIDTH
+    for row in models.values():
+        assert row["onnx"]["fp32"]["min_cosine"] >= 0.999 and row["onnx"]["int8"]["mean_cosine"] >= 0.99
+        quality = row["test_leave_one_out"]
+        assert quality["p@10_lo"] <= quality["p@10"] <= quality["p@10_hi"] and "mrr@10" in quality
 
 
 def test_peer_benchmark_installs_infinity_and_drives_both_servers(pipeline_repo: Path, tmp_path: Path) -> None:

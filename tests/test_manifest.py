@@ -13,8 +13,8 @@ from arxiv_embed.manifest import BundleManifest, Manifest
 
 RECORD = {
     "version": "415acd72baa0",
-    "model_name": "sentence-transformers/all-MiniLM-L6-v2",
-    "dim": 384,
+    "model_name": "sentence-transformers/all-mpnet-base-v2",
+    "dim": 768,
     "normalized": True,
     "text_field": "title_abstract",
     "max_seq_length": 128,

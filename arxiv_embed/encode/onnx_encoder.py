@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = "encoder_config.json"
 TOKENIZER_FILE = "tokenizer.json"
 MODEL_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
+ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # a graph declares these or the first two
 PARITY_FILE = "parity.json"  # the export stage's parity check of each model, read before one is used
 DEFAULT_MAX_TOKENS = 1024  # padded tokens per onnxruntime call: 8 texts of 128 tokens
 TOKENIZE_CHUNK = 512  # texts tokenized ahead of the graph in one go

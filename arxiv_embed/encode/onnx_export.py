@@ -3,13 +3,18 @@
 The transformer is traced with eager attention (the plain MatMul-Softmax-MatMul pattern), which ONNX Runtime's
 transformer optimizer fuses into its Attention, SkipLayerNormalization and BiasGelu kernels. `onnx.fuse` names the
 graphs built from the fused graph: int8 gains most, since its quantized Attention (QAttention) runs the attention
-in int8; the int8 graph is quantized with the settings in `onnx.quantize`.
+in int8; the int8 graph is quantized with the settings in `onnx.quantize`. What the optimizer may fuse and what
+int8 must leave in fp32 depend on the architecture, read from the model's own config (`ARCHITECTURES`); the
+graph's inputs are those the tokenizer and the model both know (BERT takes token_type_ids, MPNet does not).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -18,7 +23,7 @@ import torch
 from pydantic import Field
 from sentence_transformers import SentenceTransformer
 
-from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE
+from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, ENCODER_INPUTS, MODEL_FILES, TOKENIZER_FILE
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.params import Count, params_section
 
@@ -52,24 +57,66 @@ class OnnxConfig:
     max_p10_drop: Annotated[float, Field(ge=0, le=1)]  # int8: the export fails if P@10 drops by more
 
 
-class _PooledEncoder(torch.nn.Module):
-    """Transformer -> mean or CLS pooling -> L2 normalisation, as one traceable module."""
+@dataclass(frozen=True)
+class Architecture:
+    """How the export treats one transformer architecture (a model config's `model_type`)."""
 
-    def __init__(self, transformer: torch.nn.Module, pooling: str) -> None:
+    optimizer: str | None  # the transformer optimizer's model_type whose fusions apply; None: exported unfused
+    keep_fp32: tuple[str, ...] = ()  # regexes of MatMul node names that int8 quantization leaves in fp32
+
+
+ARCHITECTURES = {
+    "bert": Architecture("bert"),
+    # MPNet: BERT's layer norm and GELU fusions apply (its relative position bias keeps attention unfused). The
+    # feed-forward output projections read GELU outputs with outliers that per-batch int8 activations cannot hold:
+    # quantized, the mean cosine to torch on arXiv abstracts is 0.90; kept in fp32, 0.994.
+    "mpnet": Architecture("bert", keep_fp32=(r"/output/dense/MatMul$",)),
+}
+UNKNOWN_ARCHITECTURE = Architecture(None)
+
+
+def architecture(model: SentenceTransformer) -> Architecture:
+    """The export's treatment of `model`, from its config; an architecture not in ARCHITECTURES goes unfused."""
+    model_type = model[0].auto_model.config.model_type
+    found = ARCHITECTURES.get(model_type)
+    if found is None:
+        log.warning(
+            "no graph fusions are known for model_type %r (known: %s): exporting it unfused",
+            model_type,
+            ", ".join(ARCHITECTURES),
+        )
+        return UNKNOWN_ARCHITECTURE
+    return found
+
+
+class _PooledEncoder(torch.nn.Module):
+    """Transformer -> mean or CLS pooling -> L2 normalisation, as one traceable module taking `input_names`."""
+
+    def __init__(self, transformer: torch.nn.Module, pooling: str, input_names: tuple[str, ...]) -> None:
         super().__init__()
         self.transformer = transformer
         self.pooling = pooling
+        self.input_names = input_names
 
-    def forward(self, input_ids, attention_mask, token_type_ids):
-        hidden = self.transformer(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-        ).last_hidden_state
+    def forward(self, *inputs):
+        features = dict(zip(self.input_names, inputs, strict=True))
+        hidden = self.transformer(**features).last_hidden_state
         if self.pooling == "cls":
             pooled = hidden[:, 0]
         else:
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+
+def _input_names(transformer: torch.nn.Module, tokenizer) -> tuple[str, ...]:
+    """The inputs the graph declares: those the tokenizer produces and the model's forward takes (MPNet has no
+    token_type_ids), in a fixed order."""
+    accepted = set(inspect.signature(transformer.forward).parameters)
+    names = tuple(n for n in ENCODER_INPUTS if n in tokenizer.model_input_names and n in accepted)
+    if names[:2] != ("input_ids", "attention_mask"):
+        raise PipelineError(f"ONNX export needs input_ids and attention_mask; this model's tokenizer gives {names}")
+    return names
 
 
 def _pooling_mode(model: SentenceTransformer) -> str:
@@ -89,26 +136,19 @@ def export_onnx(model: SentenceTransformer, folder: Path, opset: int, text_field
     model = model.to("cpu").eval()
     transformer = model[0].auto_model
     transformer.set_attn_implementation("eager")  # the pattern the transformer optimizer fuses
-    wrapper = _PooledEncoder(transformer, _pooling_mode(model)).eval()
     tok = model.tokenizer
+    names = _input_names(transformer, tok)
+    wrapper = _PooledEncoder(transformer, _pooling_mode(model), names).eval()
     sample = tok(["a short example", "a longer example sentence for tracing"], padding=True, return_tensors="pt")
-    args = (sample["input_ids"], sample["attention_mask"], sample.get("token_type_ids"))
-    if args[2] is None:
-        args = (args[0], args[1], torch.zeros_like(args[0]))
     axes = {0: "batch", 1: "tokens"}
     with torch.no_grad():
         torch.onnx.export(
             wrapper,
-            args,
+            tuple(sample[name] for name in names),
             str(folder / MODEL_FILES["fp32"]),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            input_names=list(names),
             output_names=["sentence_embedding"],
-            dynamic_axes={
-                "input_ids": axes,
-                "attention_mask": axes,
-                "token_type_ids": axes,
-                "sentence_embedding": {0: "batch"},
-            },
+            dynamic_axes={**dict.fromkeys(names, axes), "sentence_embedding": {0: "batch"}},
             opset_version=opset,
             dynamo=False,
             external_data=False,
@@ -127,7 +167,8 @@ def export_onnx(model: SentenceTransformer, folder: Path, opset: int, text_field
 
 
 def optimize_graph(source: Path, target: Path, model: SentenceTransformer) -> dict[str, int]:
-    """Write `source` with ONNX Runtime's BERT fusions to `target`; return how many of each fused op it has.
+    """Write `source` with the transformer optimizer's fusions for `model`'s architecture to `target`; return how
+    many of each fused op it has.
 
     Only the optimizer's own fusions are applied (opt_level 0): they are portable, while onnxruntime's
     session-level rewrites, which may be specific to the CPU, happen when a session loads the graph.
@@ -135,9 +176,12 @@ def optimize_graph(source: Path, target: Path, model: SentenceTransformer) -> di
     from onnxruntime.transformers.optimizer import optimize_model
 
     config = model[0].auto_model.config
+    model_type = architecture(model).optimizer
+    if model_type is None:
+        raise PipelineError(f"no graph fusions are known for model_type {config.model_type!r}: leave onnx.fuse empty")
     optimized = optimize_model(
         str(source),
-        model_type="bert",
+        model_type=model_type,
         num_heads=config.num_attention_heads,
         hidden_size=config.hidden_size,
         opt_level=0,
@@ -148,10 +192,25 @@ def optimize_graph(source: Path, target: Path, model: SentenceTransformer) -> di
     return fused
 
 
-def quantize_int8(source: Path, target: Path, cfg: QuantizeConfig) -> None:
-    """Dynamic int8 quantization of an fp32 graph's weights (activations are quantized per batch at run time)."""
+def _matching_nodes(graph: Path, patterns: tuple[str, ...]) -> list[str]:
+    """Names of the MatMul nodes of `graph` that match any of `patterns`."""
+    import onnx
+
+    if not patterns:
+        return []
+    nodes = onnx.load(str(graph), load_external_data=False).graph.node
+    return [n.name for n in nodes if n.op_type == "MatMul" and any(re.search(p, n.name) for p in patterns)]
+
+
+def quantize_int8(source: Path, target: Path, cfg: QuantizeConfig, keep_fp32: tuple[str, ...] = ()) -> None:
+    """Dynamic int8 quantization of an fp32 graph's weights (activations are quantized per batch at run time),
+    except the MatMul nodes whose names match `keep_fp32`."""
     from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    excluded = _matching_nodes(source, keep_fp32)
+    if excluded:
+        log.info("int8 leaves %d MatMul nodes in fp32 (%s)", len(excluded), ", ".join(keep_fp32))
 
     root = logging.getLogger()
     level = root.level
@@ -164,6 +223,7 @@ def quantize_int8(source: Path, target: Path, cfg: QuantizeConfig) -> None:
             per_channel=cfg.per_channel,
             reduce_range=cfg.reduce_range,
             weight_type=QuantType.QInt8,
+            nodes_to_exclude=excluded,
             # the fused ops come from onnxruntime's contrib domain, which ONNX shape inference cannot type
             extra_options={"DefaultTensorType": TensorProto.FLOAT},
         )
@@ -175,12 +235,13 @@ def build_graphs(folder: Path, model: SentenceTransformer, fuse: list[str], quan
     """After `export_onnx`: model.onnx fused if `fuse` names fp32, and model_int8.onnx quantized from the fused
     graph if it names int8 (else from the traced one); returns the fused graph's op counts ({} if none)."""
     traced, int8 = folder / MODEL_FILES["fp32"], folder / MODEL_FILES["int8"]
-    if not fuse:
-        quantize_int8(traced, int8, quantize)
+    arch = architecture(model)
+    if not fuse or arch.optimizer is None:
+        quantize_int8(traced, int8, quantize, arch.keep_fp32)
         return {}
     fused_path = folder / "model_fused.onnx"
     fused = optimize_graph(traced, fused_path, model)
-    quantize_int8(fused_path if "int8" in fuse else traced, int8, quantize)
+    quantize_int8(fused_path if "int8" in fuse else traced, int8, quantize, arch.keep_fp32)
     if "fp32" in fuse:
         fused_path.replace(traced)
     else:

