@@ -8,13 +8,15 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 from fastapi.testclient import TestClient
 from sentence_transformers import SentenceTransformer
 
 from arxiv_embed.data.text import build_text
 from arxiv_embed.encode.onnx_encoder import MODEL_FILES, OnnxEncoder
-from arxiv_embed.encode.onnx_export import ARCHITECTURES, QuantizeConfig, build_graphs, export_onnx
+from arxiv_embed.encode.onnx_export import ARCHITECTURES, QuantizeConfig, build_graphs, export_onnx, optimize_graph
 from arxiv_embed.encode.parity import check_export, torch_vectors
+from arxiv_embed.errors import PipelineError
 from serve.app import create_app
 from serve.settings import Settings
 from tests.conftest import TINY_MPNET_WIDTH as WIDTH
@@ -62,3 +64,18 @@ def test_pipeline_and_server_run_a_tiny_mpnet(tiny_mpnet: Path, tiny_source: Pat
         vector = client.post("/v1/embeddings", json={"input": "a paper", "model": "arxiv-embed"}).json()
         assert len(vector["data"][0]["embedding"]) == WIDTH
         assert np.isclose(np.linalg.norm(vector["data"][0]["embedding"]), 1.0, atol=1e-4)
+
+
+def test_an_architecture_without_known_fusions_is_exported_unfused(
+    tiny_mpnet: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    model = SentenceTransformer(str(tiny_mpnet), device="cpu")
+    model[0].auto_model.config.model_type = "unheard-of"
+    export_onnx(model, tmp_path, opset=17, text_field="title_abstract", model_name="tiny-mpnet")
+    assert build_graphs(tmp_path, model, ["int8"], QuantizeConfig(["MatMul"], True, False)) == {}
+    assert "no graph fusions are known for model_type 'unheard-of'" in caplog.text
+    assert sorted(p.name for p in tmp_path.glob("*.onnx")) == ["model.onnx", "model_int8.onnx"]
+    int8 = onnx.load(str(tmp_path / MODEL_FILES["int8"])).graph.node
+    assert not any(n.op_type == "MatMul" and "dense" in n.name for n in int8)  # nothing kept in fp32
+    with pytest.raises(PipelineError, match="no graph fusions are known for model_type 'unheard-of'"):
+        optimize_graph(tmp_path / MODEL_FILES["fp32"], tmp_path / "fused.onnx", model)
