@@ -3,9 +3,12 @@
     dvc exp show --json | python -m tools.exp_table              # every experiment of HEAD
     dvc exp show -A --json | python -m tools.exp_table -n a b     # these, from any commit, in this order
     dvc exp show -A --json | python -m tools.exp_table -n a b --save metrics/experiments.json
+    dvc exp show --json | python -m tools.exp_table -n c --add metrics/experiments.json   # c beside those kept
 
 `--save` keeps the named experiments' params and headline metrics, in `dvc exp show --json`'s own shape, in a
 file that git commits (experiment refs stay local to the machine that ran them); the docs' tables read it.
+`--add` puts the named experiments into such a file beside the ones it holds (replacing any of the same name),
+for an experiment run in another clone or on another machine.
 
 The TF-IDF baseline is a row of its own (it is the same for experiments that share a data split). P@10 and the
 accuracies carry their 95% bootstrap intervals over the test queries; "dense" is the vector index alone, "hybrid"
@@ -25,6 +28,7 @@ from arxiv_embed.atomic import write_json
 from arxiv_embed.layout import LAYOUT
 
 EVAL, BASELINE = LAYOUT.stage_metrics("eval").as_posix(), LAYOUT.stage_metrics("baseline").as_posix()
+KEPT = (EVAL, BASELINE, LAYOUT.stage_metrics("embed").as_posix())  # what --save keeps: quality, and embedding cost
 # column: (key in eval.json, key in baseline.json or None, shown with its interval); "/" reads nested keys
 COLUMNS = {
     "P@1 dense": ("modes/dense/p@1", "p@1", False),
@@ -128,7 +132,6 @@ def kept(show: list[dict], names: list[str]) -> list[dict]:
     missing = [n for n in names if n not in rows]
     if missing:
         raise SystemExit(f"error: no experiment named {', '.join(missing)} (experiments of older commits: -A)")
-    files = (EVAL, BASELINE)
     return [
         {
             "rev": name,
@@ -136,7 +139,7 @@ def kept(show: list[dict], names: list[str]) -> list[dict]:
             **runs.get(name, {}),
             "data": {
                 "params": {"params.yaml": rows[name]["params"]["params.yaml"]},
-                "metrics": {f: rows[name]["metrics"][f] for f in files if f in rows[name]["metrics"]},
+                "metrics": {f: rows[name]["metrics"][f] for f in KEPT if f in rows[name]["metrics"]},
             },
         }
         for name in names
@@ -147,10 +150,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--names", nargs="*", help="experiment names, in table order")
     parser.add_argument("--save", type=Path, help="write the named experiments to this JSON file instead")
+    parser.add_argument("--add", type=Path, help="put the named experiments into this JSON file beside its others")
     opts = parser.parse_args()
     show = json.load(sys.stdin)
     if opts.save:
         write_json(opts.save, kept(show, opts.names or []))
+        return
+    if opts.add:
+        added = kept(show, opts.names or [])
+        others = [e for e in json.loads(opts.add.read_text()) if e["name"] not in {a["name"] for a in added}]
+        write_json(opts.add, others + added)
         return
     print(table(show, opts.names))
 
