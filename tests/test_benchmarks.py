@@ -69,6 +69,15 @@ def test_serve_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
         assert all(level["errors"] == 0 and level["rps"] > 0 for level in result[server].values())
 
 
+def test_model_serving_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
+    """Each named bundle served in turn: its memory and /search at c1 and c8, and what /ready says it serves."""
+    result = bench("benchmarks.model_serving", [f"minilm={pipeline_repo / 'models'}"], tmp_path)
+    served = result["bundles"]["minilm"]
+    assert served["onnx_variant"] == "int8" and served["dim"] > 0 and served["corpus_size"] > 0
+    assert 0 < served["rss_mb_at_ready"] <= served["rss_mb_peak"]
+    assert all(served["search"][c]["errors"] == 0 and served["search"][c]["rps"] > 0 for c in ("c1", "c8"))
+
+
 def test_recommend_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     result = bench("benchmarks.recommend", ["--models", str(pipeline_repo / "models/bundle")], tmp_path)
     for level in result["levels"].values():

@@ -32,6 +32,8 @@ def test_committed_params_equal_composition(tmp_path: Path) -> None:
     [
         (["profile=gpu"], ("model", "max_seq_length"), 256),
         (["model=mpnet"], ("model", "name"), "sentence-transformers/all-mpnet-base-v2"),
+        (["profile=quality"], ("model", "name"), "sentence-transformers/all-mpnet-base-v2"),
+        (["profile=quality"], ("train", "epochs"), 0),
         (["train.loss=contrastive"], ("train", "loss"), "contrastive"),
         (["profile=gpu", "train.epochs=0"], ("train", "epochs"), 0),
         (["profile=full"], ("index", "type"), "ivfpq"),

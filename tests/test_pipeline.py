@@ -206,6 +206,7 @@ def test_experiment_table_from_dvc_exp_show(pipeline_repo: Path) -> None:
     assert again == run([sys.executable, "-m", "tools.exp_table", "-n", "workspace"], ROOT, input=shown).stdout
     # --add: an experiment of another clone goes beside the kept ones, replacing only its own name
     kept = json.loads(saved.read_text())
+    assert {"metrics/train.json", "metrics/embed.json"} <= set(kept[0]["data"]["metrics"])  # a run's cost
     saved.write_text(json.dumps([{**kept[0], "rev": "elsewhere", "name": "elsewhere"}, kept[0]]))
     run([sys.executable, "-m", "tools.exp_table", "-n", "workspace", "--add", str(saved)], ROOT, input=shown)
     assert [e["name"] for e in json.loads(saved.read_text())] == ["elsewhere", "workspace"]

@@ -28,7 +28,7 @@ from arxiv_embed.atomic import write_json
 from arxiv_embed.layout import LAYOUT
 
 EVAL, BASELINE = LAYOUT.stage_metrics("eval").as_posix(), LAYOUT.stage_metrics("baseline").as_posix()
-KEPT = (EVAL, BASELINE, LAYOUT.stage_metrics("embed").as_posix())  # what --save keeps: quality, and embedding cost
+KEPT = (EVAL, BASELINE, *(LAYOUT.stage_metrics(s).as_posix() for s in ("train", "embed")))  # quality, and its cost
 # column: (key in eval.json, key in baseline.json or None, shown with its interval); "/" reads nested keys
 COLUMNS = {
     "P@1 dense": ("modes/dense/p@1", "p@1", False),
