@@ -25,7 +25,14 @@ from benchmarks.common import real_papers
 from benchmarks.gpu import MODEL_DIR, PAPERS_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
-WHEELS = ("datasets", "accelerate", "dill", "multiprocess", "xxhash", "fsspec", "sentence-transformers")
+# The training stack beyond torch and transformers, which the GPU image has: `datasets` and its helpers for the
+# trainer, pydantic for the params' types, and typing-extensions at the version pydantic needs.
+WHEELS = (
+    *("datasets", "accelerate", "dill", "multiprocess", "xxhash", "fsspec", "sentence-transformers"),
+    *("pydantic", "pydantic-core", "annotated-types", "typing-inspection", "typing-extensions"),
+)
+# pip matches a manylinux tag exactly: name the ones binary wheels are published under.
+PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 MAX_BYTES = 64 * 2**20  # what the device tool carries, the checkout included
 
 
@@ -66,7 +73,7 @@ def main() -> None:
         ]
         pd.DataFrame(rows).to_parquet(tmp / PAPERS_FILE, compression="zstd", index=False)
         if not opts.no_wheels:
-            platform = ["--platform", "manylinux2014_x86_64", "--python-version", opts.python_version]
+            platform = [*(f"--platform={p}" for p in PLATFORMS), "--python-version", opts.python_version]
             download = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", *platform]
             subprocess.run([*download, "-q", "-d", str(tmp / "wheels"), *locked(WHEELS)], check=True)
         size = folder_bytes(tmp)
