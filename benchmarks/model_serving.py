@@ -21,7 +21,7 @@ import httpx
 from arxiv_embed.layout import LAYOUT
 from arxiv_embed.machine import memory_mb
 from benchmarks.common import real_papers, report
-from benchmarks.serve import load
+from benchmarks.http_load import load
 from tools.processes import start_server
 
 LEVELS = (1, 8)

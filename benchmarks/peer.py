@@ -1,4 +1,4 @@
-"""Peer benchmark: this project's server beside infinity-emb, with the same encoder, texts, client and CPU.
+"""Peer benchmark: this project's server beside infinity-emb, with the same encoder, texts, load generator and CPU.
 
 infinity-emb goes into a virtual environment of its own (`.peer/venv` in the checkout, built on the first run
 with pip from PyPI and torch's CPU build from TORCH_WHEELS, as `make setup` finds it; never a dependency of this
@@ -9,29 +9,32 @@ infinity loads a folder with its optimum engine, which optimizes the graph itsel
 This project's app serves the bundle in models/ (the same encoder with its adapter appended, one 384 x 384
 MatMul more per text).
 
-Each server in turn, on loopback, gets the same real abstracts cut to 128 tokens (so both do the same work) from
-the same HTTP client: requests/s and p50/p99 with one text per request at 1 and 8 clients, texts/s with 32 texts
-per request at 2 clients, and the mean and minimum cosine of its vectors to its model's fp32 torch vectors.
+Every server is measured with wrk, the HTTP load generator, in a process of its own (`benchmarks/wrk.py`), on the
+same real abstracts cut to 128 tokens (so all do the same work), each in its own API's request body:
+requests/s and p50/p99 with one text per request at 1 and 8 clients, texts/s with 32 texts per request at 2
+clients; and the mean and minimum cosine of its vectors to its model's fp32 torch vectors. Servers take turns
+(A, B, A, B, ..., `--rounds` times); each figure is the median of the rounds with its spread, and each ratio the
+median of the rounds' ratios.
 
     python -m benchmarks.peer            # needs models/ from `dvc repro`
-    python -m benchmarks.peer --tiny     # a few requests, int8 only, to check it still runs
+    python -m benchmarks.peer --tiny     # one short round, int8 only, to check it still runs
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 from tokenizers import Tokenizer
 
 from arxiv_embed.encode.onnx_encoder import TOKENIZER_FILE
@@ -39,7 +42,17 @@ from arxiv_embed.layout import LAYOUT, ModelFolders
 from arxiv_embed.machine import cpu_isa
 from arxiv_embed.train.models import load_trained_encoder
 from benchmarks.common import real_papers, report
-from benchmarks.serve import drive
+from benchmarks.wrk import (
+    Server,
+    interleaved,
+    medians,
+    ratio,
+    run_wrk,
+    summarize,
+    write_bodies,
+    wrk_binary,
+    wrk_version,
+)
 from tools.processes import free_port, start_process, start_server
 
 PEER_VERSION = "0.0.78"
@@ -49,7 +62,6 @@ PEER_VENV = Path(__file__).resolve().parents[1] / ".peer" / "venv"
 TORCH_CPU_WHEELS = "https://download.pytorch.org/whl/cpu/torch/"  # the Makefile's default TORCH_WHEELS
 TOKENS = 128
 BATCH = 32
-Post = Callable[[httpx.AsyncClient, list[str]], Awaitable[list[list[float]] | None]]
 
 
 def peer_bin(venv: Path) -> Path:
@@ -109,69 +121,111 @@ def start_peer(bin_dir: Path, folder: Path, cache: Path) -> tuple[subprocess.Pop
     return start_process(command, env, port, "/health", cwd=folder)
 
 
-def app_post(url: str) -> Post:
-    async def post(http: httpx.AsyncClient, texts: list[str]) -> list[list[float]] | None:
-        response = await http.post(f"{url}/embed", json={"texts": texts})
-        return response.json()["vectors"] if response.status_code == 200 else None
-
-    return post
-
-
-def peer_post(url: str) -> Post:
-    async def post(http: httpx.AsyncClient, texts: list[str]) -> list[list[float]] | None:
-        response = await http.post(f"{url}/embeddings", json={"model": "peer", "input": texts})
-        return [row["embedding"] for row in response.json()["data"]] if response.status_code == 200 else None
-
-    return post
-
-
 @dataclass(frozen=True)
-class Workload:
-    texts: list[str]
-    requests: int  # per measure
-    time_limit: float
+class Api:
+    """How a server is asked for vectors: its route, the body for some texts, the vectors in its answer."""
 
-    def cut(self, i: int, size: int) -> list[str]:
-        return [self.texts[(i * size + j) % len(self.texts)] for j in range(size)]
+    route: str
+    body: Callable[[list[str]], dict]
+    vectors: Callable[[dict], list[list[float]]]
+    splits_encoding: bool = False  # its /metrics tells queue wait from compute
 
 
-async def vectors_of(post: Post, texts: list[str]) -> np.ndarray:
+APIS = {
+    "app": Api("/embed", lambda texts: {"texts": texts}, lambda answer: answer["vectors"], splits_encoding=True),
+    "infinity": Api(
+        "/embeddings",
+        lambda texts: {"model": "peer", "input": texts},
+        lambda answer: [row["embedding"] for row in answer["data"]],
+    ),
+}
+
+
+def vectors_of(url: str, api: Api, texts: list[str]) -> np.ndarray:
     """Every text's vector from the server, 32 per request."""
     rows: list[list[float]] = []
-    async with httpx.AsyncClient(timeout=120) as http:
+    with httpx.Client(timeout=120) as http:
         for start in range(0, len(texts), BATCH):
-            found = await post(http, texts[start : start + BATCH])
-            if found is None:
-                raise SystemExit("error: a server refused a batch of the benchmark's texts")
-            rows.extend(found)
+            response = http.post(f"{url}{api.route}", json=api.body(texts[start : start + BATCH]))
+            if response.status_code != 200:
+                raise SystemExit(f"error: {url}{api.route} refused a batch of the benchmark's texts: {response.text}")
+            rows.extend(api.vectors(response.json()))
     return np.asarray(rows, dtype=np.float32)
 
 
-def measure(post: Post, work: Workload, reference: np.ndarray) -> dict:
-    """Single-text requests at 1 and 8 clients, 32-text requests at 2 clients, and fidelity to `reference`."""
-
-    def requests_of(size: int):
-        async def send(http: httpx.AsyncClient, i: int) -> bool:
-            return await post(http, work.cut(i, size)) is not None
-
-        return send
-
-    asyncio.run(drive(requests_of(1), 8, 24, work.time_limit))  # warm-up: the batch shapes concurrency makes
-    result = {f"c{c}": asyncio.run(drive(requests_of(1), c, work.requests, work.time_limit)) for c in (1, 8)}
-    batches = asyncio.run(drive(requests_of(BATCH), 2, max(4, work.requests // 4), work.time_limit))
-    result["batch32_c2"] = {**batches, "texts_per_s": round(batches["rps"] * BATCH, 1)}
-    cosines = np.sum(asyncio.run(vectors_of(post, work.texts)) * reference, axis=1)
-    result["mean_cosine_to_fp32"] = round(float(cosines.mean()), 5)
-    result["min_cosine_to_fp32"] = round(float(cosines.min()), 5)
-    return result
+ENCODE_TOTALS = {  # the app's Prometheus series behind the split of its encoding time
+    "queued": "arxiv_embed_encode_queue_seconds_count",
+    "queue_seconds": "arxiv_embed_encode_queue_seconds_sum",
+    "batches": "arxiv_embed_encode_seconds_count",
+    "compute_seconds": "arxiv_embed_encode_seconds_sum",
+    "texts": "arxiv_embed_batch_texts_sum",
+}
 
 
-def mean_of(rounds: list[dict]) -> dict:
-    """One server's measures averaged over the rounds (counts of requests and errors summed)."""
-    first = rounds[0]
-    if isinstance(first, dict):
-        return {key: mean_of([r[key] for r in rounds]) for key in first}
-    return sum(rounds) if isinstance(first, int) else round(float(np.mean(rounds)), 5 if first <= 1 else 1)
+def encode_totals(url: str) -> dict[str, float]:
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=30).text)
+        for sample in family.samples
+    }
+    return {key: samples[name] for key, name in ENCODE_TOTALS.items()}
+
+
+def encode_split(before: dict[str, float], after: dict[str, float]) -> dict:
+    """Between two reads of the app's /metrics: a request's mean wait in the micro-batcher's queue, the graph's
+    mean run on one batch, and texts per batch."""
+    d = {key: after[key] - before[key] for key in before}
+    return {
+        "queue_wait_ms": round(1000 * d["queue_seconds"] / d["queued"], 2),
+        "compute_ms_per_batch": round(1000 * d["compute_seconds"] / d["batches"], 2),
+        "texts_per_batch": round(d["texts"] / d["batches"], 2),
+    }
+
+
+def loads_of(api: Api, texts: list[str], folder: Path) -> dict[str, Path]:
+    """The request bodies of each load, the same texts for every server in its own API's shape: one text a
+    request, and 32 a request."""
+    single = [api.body([text]) for text in texts]
+    batches = [api.body([texts[(i + j) % len(texts)] for j in range(BATCH)]) for i in range(0, len(texts), BATCH)]
+    folder.mkdir(parents=True, exist_ok=True)
+    return {"single": write_bodies(folder / "1.jsonl", single), "batch": write_bodies(folder / "32.jsonl", batches)}
+
+
+def measurer(api: Api, bodies: dict[str, Path], texts: list[str], reference: np.ndarray, seconds: int):
+    """One round on a server: one text a request at 1 and 8 clients, 32 a request at 2 clients, after a warm-up
+    at 8 (the batch shapes concurrency makes); in the first round also the cosine of its vectors to `reference`."""
+
+    def measure(url: str, number: int) -> dict:
+        target = f"{url}{api.route}"
+        run_wrk(target, bodies["single"], 8, max(1, seconds // 3))
+        result = {"c1": run_wrk(target, bodies["single"], 1, seconds)}
+        before = encode_totals(url) if api.splits_encoding else None
+        result["c8"] = run_wrk(target, bodies["single"], 8, seconds)
+        if before:
+            result["c8_encoding"] = encode_split(before, encode_totals(url))
+        batches = run_wrk(target, bodies["batch"], 2, seconds)
+        result["batch32_c2"] = {**batches, "texts_per_s": round(batches["rps"] * BATCH, 1)}
+        if number == 0:
+            cosines = np.sum(vectors_of(url, api, texts) * reference, axis=1)
+            result["mean_cosine_to_fp32"] = round(float(cosines.mean()), 5)
+            result["min_cosine_to_fp32"] = round(float(cosines.min()), 5)
+        return result
+
+    return measure
+
+
+LOADS = ("c1", "c8", "batch32_c2")
+
+
+def summary_of(rounds: list[dict]) -> dict:
+    """A server's loads over the rounds (median and spread) and its vectors' fidelity (first round)."""
+    split = {"c8_encoding": medians([r["c8_encoding"] for r in rounds])} if "c8_encoding" in rounds[0] else {}
+    return {
+        **{load: summarize([r[load] for r in rounds]) for load in LOADS},
+        **split,
+        "mean_cosine_to_fp32": rounds[0]["mean_cosine_to_fp32"],
+        "min_cosine_to_fp32": rounds[0]["min_cosine_to_fp32"],
+    }
 
 
 def cut_texts(papers: list[dict], tokenizer: Tokenizer) -> list[str]:
@@ -180,32 +234,49 @@ def cut_texts(papers: list[dict], tokenizer: Tokenizer) -> list[str]:
     return [tokenizer.decode(e.ids, skip_special_tokens=True) for e in tokenizer.encode_batch(papers)]
 
 
-def ratios(servers: dict, variant: str, peer: str) -> dict:
-    ours, theirs = servers[f"app_{variant}"], servers[peer]
+def ratios(rounds: dict[str, list[dict]], variant: str, peer: str) -> dict:
+    """This app over the peer, round by round (the two measured side by side), as median and spread."""
+    ours, theirs = rounds[f"app_{variant}"], rounds[peer]
+
+    def of(load: str, key: str) -> dict:
+        return ratio([r[load] for r in ours], [r[load] for r in theirs], key)
+
     return {
-        "c1_rps": round(ours["c1"]["rps"] / theirs["c1"]["rps"], 2),
-        "c8_rps": round(ours["c8"]["rps"] / theirs["c8"]["rps"], 2),
-        "c8_p99_ms": round(ours["c8"]["p99_ms"] / theirs["c8"]["p99_ms"], 2),
-        "batch32_texts_per_s": round(ours["batch32_c2"]["texts_per_s"] / theirs["batch32_c2"]["texts_per_s"], 2),
+        "c1_rps": of("c1", "rps"),
+        "c8_rps": of("c8", "rps"),
+        "c8_p99_ms": of("c8", "p99_ms"),
+        "batch32_texts_per_s": of("batch32_c2", "texts_per_s"),
     }
+
+
+def goals_met(found: dict, goal: dict) -> dict:
+    """Each goal against the median ratio."""
+    met = {
+        "int8_c8_rps": found["int8"]["c8_rps"]["median"] >= goal["int8_ratio"],
+        "int8_c8_p99": found["int8"]["c8_p99_ms"]["median"] <= goal["c8_p99_ms_ratio_max"],
+        "int8_batch32": found["int8"]["batch32_texts_per_s"]["median"] >= goal["int8_ratio"],
+    }
+    if "fp32" in found:
+        met["fp32_c8_rps"] = found["fp32"]["c8_rps"]["median"] >= goal["fp32_ratio"]
+        met["fp32_batch32"] = found["fp32"]["batch32_texts_per_s"]["median"] >= goal["fp32_ratio"]
+    return met
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=LAYOUT.models.root)
     parser.add_argument("--texts", type=int, default=600)
-    parser.add_argument("--requests", type=int, default=300, help="requests per measure")
-    parser.add_argument("--rounds", type=int, default=2, help="each server is measured this many times, in turns")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds of load per measure")
+    parser.add_argument("--rounds", type=int, default=3, help="each server is measured this many times, in turns")
     parser.add_argument("--venv", type=Path, default=PEER_VENV)
-    parser.add_argument("--tiny", action="store_true", help="a few requests, int8 only")
+    parser.add_argument("--tiny", action="store_true", help="one short round, int8 only")
     parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
-    n, requests = (16, 6) if opts.tiny else (opts.texts, opts.requests)
+    wrk_binary()  # before minutes of export: no load generator, one line
+    n, seconds, rounds = (16, 1, 1) if opts.tiny else (opts.texts, opts.seconds, opts.rounds)
     models = ModelFolders(opts.models)
-    opts.rounds = 1 if opts.tiny else opts.rounds
     tokenizer = Tokenizer.from_file(str(models.served_onnx / TOKENIZER_FILE))
     texts = cut_texts([p["abstract"] for p in real_papers(n, seed=3)], tokenizer)
-    work = Workload(texts, requests, time_limit=120)
     references = {}
     served_torch = models.adapter.sentence_model  # the served encoder, adapter included
     for name, folder in (("app", served_torch), ("infinity", models.encoder)):
@@ -215,38 +286,42 @@ def main() -> None:
     variants = ["int8"] if opts.tiny else ["int8", "fp32"]
     with tempfile.TemporaryDirectory(prefix="bench-peer-") as tmp:
         folders = export_for_peer(bin_dir, models.encoder, Path(tmp))
-        runs = [(f"app_{v}", v) for v in variants]
-        runs += [(f"infinity_{v}", v) for v in variants] + [("infinity_int8_per_channel", "int8_per_channel")]
-        rounds: dict[str, list[dict]] = {name: [] for name, _ in runs}
-        for _ in range(opts.rounds):  # servers take turns, so a slow spell of a shared machine hits all of them
-            for name, variant in runs:
-                if name.startswith("app"):
-                    env = {"ARXIV_EMBED_ONNX_VARIANT": variant}
-                    proc, url = start_server(["-m", "serve"], opts.models, env)
-                    post, reference = app_post(url), references["app"]
-                else:
-                    proc, url = start_peer(bin_dir, folders[variant], Path(tmp) / "hf")
-                    post, reference = peer_post(url), references["infinity"]
-                try:
-                    rounds[name].append(measure(post, work, reference))
-                finally:
-                    proc.terminate()
-                    proc.wait(timeout=30)
-    servers = {name: mean_of(found) for name, found in rounds.items()}
+        bodies = {kind: loads_of(api, texts, Path(tmp) / "bodies" / kind) for kind, api in APIS.items()}
+
+        def app(variant: str) -> Server:
+            env = {"ARXIV_EMBED_ONNX_VARIANT": variant}
+            return Server(
+                lambda: start_server(["-m", "serve"], opts.models, env),
+                measurer(APIS["app"], bodies["app"], texts, references["app"], seconds),
+            )
+
+        def peer(variant: str) -> Server:
+            return Server(
+                lambda: start_peer(bin_dir, folders[variant], Path(tmp) / "hf"),
+                measurer(APIS["infinity"], bodies["infinity"], texts, references["infinity"], seconds),
+            )
+
+        servers = {f"app_{v}": app(v) for v in variants}
+        servers |= {f"infinity_{v}": peer(v) for v in [*variants, "int8_per_channel"]}
+        found = interleaved(servers, rounds)
+    goal = {"int8_ratio": 1.3, "fp32_ratio": 1.2, "c8_p99_ms_ratio_max": 1.0, "int8_mean_cosine": 0.99}
+    found_ratios = {
+        "int8": ratios(found, "int8", "infinity_int8"),
+        "int8_vs_peer_per_channel": ratios(found, "int8", "infinity_int8_per_channel"),
+        **({"fp32": ratios(found, "fp32", "infinity_fp32")} if "fp32" in variants else {}),
+    }
     result = {
         "benchmark": "peer",
         "peer": f"{PEER} (optimum engine, graphs from optimum-cli)",
+        "load_generator": wrk_version(),
         "texts": len(texts),
         "tokens_per_text": TOKENS,
-        "requests_per_measure": requests,
-        "rounds": opts.rounds,
-        "servers": servers,
-        "ratios": {
-            "int8": ratios(servers, "int8", "infinity_int8"),
-            "int8_vs_peer_per_channel": ratios(servers, "int8", "infinity_int8_per_channel"),
-            **({"fp32": ratios(servers, "fp32", "infinity_fp32")} if "fp32" in variants else {}),
-        },
-        "goal": {"int8_ratio": 1.3, "fp32_ratio": 1.2, "c8_p99_ms_ratio_max": 1.0, "int8_mean_cosine": 0.99},
+        "seconds_per_measure": seconds,
+        "rounds": rounds,
+        "servers": {name: summary_of(r) for name, r in found.items()},
+        "ratios": found_ratios,
+        "goal": goal,
+        "goals_met": goals_met(found_ratios, goal),
     }
     report("peer", result, opts.out)
 

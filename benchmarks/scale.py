@@ -39,8 +39,8 @@ from arxiv_embed.search.live_index import grow
 from arxiv_embed.search.modes import Fusion, save_search_spec
 from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from benchmarks.common import report
+from benchmarks.http_load import load
 from benchmarks.recommend import LIBRARY, libraries, recommend_load
-from benchmarks.serve import load
 from tools.processes import start_server
 
 CHUNK = 100_000

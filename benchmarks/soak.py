@@ -16,7 +16,7 @@ from pathlib import Path
 from arxiv_embed.layout import LAYOUT
 from arxiv_embed.machine import memory_mb
 from benchmarks.common import real_papers, report
-from benchmarks.serve import load
+from benchmarks.http_load import load
 
 GOAL = {"errors": 0, "rss_growth_pct": 5.0}
 UNLIMITED = 10**9  # requests: the time limit ends the run

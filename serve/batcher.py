@@ -6,12 +6,17 @@ one until it holds `max_tokens` (a bigger request goes alone and the encoder spl
 concurrent clients out of step, so that one batch is encoded while the answers to the last one are sent and the
 next requests are parsed, instead of the encoder waiting for all of them. Each request's texts are tokenized on a
 worker thread as it arrives, while the graph runs on the batch before.
+
+Each batch reports where its callers' time went (`BatchTimes`): how long each waited in the queue after its texts
+were tokenized, and how long the graph ran, so that a growing tail can be told apart from slow encoding.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -24,15 +29,36 @@ class TokenEncoder(Protocol):
     def encode_tokens(self, encodings: list[Encoding]) -> np.ndarray: ...
 
 
-Job = tuple[list[Encoding], asyncio.Future]
+@dataclass(frozen=True)
+class Job:
+    encodings: list[Encoding]
+    answer: asyncio.Future
+    queued_at: float  # time.perf_counter() when its texts were tokenized
+
+
+@dataclass(frozen=True)
+class BatchTimes:
+    """One encoded batch: each caller's wait in the queue, the graph's run, and the batch's size."""
+
+    waits: list[float]  # seconds, one a caller
+    compute: float  # seconds
+    texts: int
+    tokens: int
 
 
 class MicroBatcher:
     """Collect tokenized texts from concurrent callers for up to `max_wait_ms` or `max_tokens`, encode them
     together, hand back each caller's share."""
 
-    def __init__(self, encoder: TokenEncoder, max_tokens: int, max_wait_ms: float) -> None:
+    def __init__(
+        self,
+        encoder: TokenEncoder,
+        max_tokens: int,
+        max_wait_ms: float,
+        on_batch: Callable[[BatchTimes], None] | None = None,
+    ) -> None:
         self.encoder = encoder
+        self.on_batch = on_batch
         self.max_tokens = max_tokens
         self.max_wait = max_wait_ms / 1000
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
@@ -52,7 +78,7 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         encodings = await loop.run_in_executor(None, self.encoder.tokenize, texts)
         future = loop.create_future()
-        await self.queue.put((encodings, future))
+        await self.queue.put(Job(encodings, future, time.perf_counter()))
         return await future, sum(len(e.ids) for e in encodings)
 
     async def _collect(self) -> list[Job]:
@@ -60,7 +86,7 @@ class MicroBatcher:
         `max_wait`, while the batch stays within `max_tokens`. A lone caller is not kept waiting for others."""
         loop = asyncio.get_running_loop()
         jobs = [await self.queue.get()]
-        tokens = sum(len(e.ids) for e in jobs[0][0])
+        tokens = sum(len(e.ids) for e in jobs[0].encodings)
         deadline = loop.time() + (self.max_wait if self.company else 0.0)
         while tokens < self.max_tokens:
             if self.queue.empty():
@@ -74,7 +100,7 @@ class MicroBatcher:
             else:
                 job = self.queue.get_nowait()
             jobs.append(job)
-            tokens += sum(len(e.ids) for e in job[0])
+            tokens += sum(len(e.ids) for e in job.encodings)
         self.company = len(jobs) > 1
         return jobs
 
@@ -82,16 +108,22 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         while True:
             jobs = await self._collect()
-            encodings = [e for job_encodings, _ in jobs for e in job_encodings]
+            encodings = [e for job in jobs for e in job.encodings]
+            start = time.perf_counter()
             try:
                 vectors = await loop.run_in_executor(None, self.encoder.encode_tokens, encodings)
             except Exception as err:  # noqa: BLE001 - every waiting caller must hear of the failure
-                for _, future in jobs:
-                    if not future.done():
-                        future.set_exception(err)
+                for job in jobs:
+                    if not job.answer.done():
+                        job.answer.set_exception(err)
                 continue
-            start = 0
-            for job_encodings, future in jobs:
-                if not future.done():
-                    future.set_result(vectors[start : start + len(job_encodings)])
-                start += len(job_encodings)
+            if self.on_batch:
+                waits = [start - job.queued_at for job in jobs]
+                self.on_batch(
+                    BatchTimes(waits, time.perf_counter() - start, len(encodings), sum(len(e.ids) for e in encodings))
+                )
+            first = 0
+            for job in jobs:
+                if not job.answer.done():
+                    job.answer.set_result(vectors[first : first + len(job.encodings)])
+                first += len(job.encodings)

@@ -20,12 +20,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from arxiv_embed.bundle import Bundle, LoadOptions, load_bundle
 from arxiv_embed.recommend.index_pool import IndexPool
 from arxiv_embed.recommend.methods import Examples
-from serve.batcher import MicroBatcher
+from serve.batcher import BatchTimes, MicroBatcher
 from serve.schemas import Paper, SearchHit
 from serve.settings import Settings
 
 log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+WAIT_BUCKETS = (0.001, 0.0025, *LATENCY_BUCKETS)
+BATCH_TEXT_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 T = TypeVar("T")
 
 
@@ -38,10 +40,10 @@ def load_served(cfg: Settings) -> Bundle:
 class Served:
     """One loaded bundle with its own micro-batcher, and how many requests are using it."""
 
-    def __init__(self, bundle: Bundle, cfg: Settings) -> None:
+    def __init__(self, bundle: Bundle, cfg: Settings, on_batch: Callable[[BatchTimes], None]) -> None:
         self.bundle = bundle
         self.search_threads = cfg.search_threads
-        self.batcher = MicroBatcher(bundle.encoder, cfg.max_tokens, cfg.batch_wait_ms)
+        self.batcher = MicroBatcher(bundle.encoder, cfg.max_tokens, cfg.batch_wait_ms, on_batch)
         self.in_flight = 0
         self.loaded_at = int(time.time())  # the `created` of /v1/models
 
@@ -100,7 +102,6 @@ class ServerState:
 
     def __init__(self, bundle: Bundle, cfg: Settings) -> None:
         self.cfg = cfg
-        self.current = Served(bundle, cfg)
         self.reload_lock = asyncio.Lock()
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -117,6 +118,29 @@ class ServerState:
         self.reloads = Counter(
             "arxiv_embed_reloads_total", "bundle reloads on SIGHUP", ["outcome"], registry=self.registry
         )
+        self.queue_wait = Histogram(
+            "arxiv_embed_encode_queue_seconds",
+            "a request's wait, its texts tokenized, until its micro-batch starts encoding",
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
+        self.compute = Histogram(
+            "arxiv_embed_encode_seconds",
+            "onnxruntime's run on one micro-batch",
+            buckets=WAIT_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_texts = Histogram(
+            "arxiv_embed_batch_texts", "texts in one micro-batch", buckets=BATCH_TEXT_BUCKETS, registry=self.registry
+        )
+        self.current = Served(bundle, cfg, self.observe_batch)
+
+    def observe_batch(self, times: BatchTimes) -> None:
+        """Where a micro-batch's callers spent their time: waiting in the queue, or in the graph."""
+        for wait in times.waits:
+            self.queue_wait.observe(wait)
+        self.compute.observe(times.compute)
+        self.batch_texts.observe(times.texts)
 
     async def encode(self, served: Served, texts: list[str]) -> tuple[np.ndarray, int]:
         """The texts' vectors, and how many tokens the encoder read for them."""
@@ -133,7 +157,7 @@ class ServerState:
                 log.error("reload refused, still serving bundle %s: %s", old.version, err)
                 self.reloads.labels("refused").inc()
                 return False
-            new = Served(bundle, self.cfg)
+            new = Served(bundle, self.cfg, self.observe_batch)
             new.batcher.start()
             self.current = new
             self.reloads.labels("swapped").inc()

@@ -23,6 +23,13 @@ TINY_CATEGORIES = ("cs.CL", "math.AP", "astro-ph.GA", "q-fin.ST", "cond-mat.str-
 TINY_PER_CATEGORY = 24
 
 
+def missing(message: str) -> None:
+    """What a test needs from outside Python is not here: skip it, except under CI=true, where it fails."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def sample_path() -> Path:
     return Path(os.environ.get(SAMPLE_ENV, DEFAULT_SAMPLE))
 
@@ -32,10 +39,7 @@ def sample() -> Path:
     """The shared real sample; its absence skips data tests, except under CI=true where it fails them."""
     path = sample_path()
     if not path.is_file():
-        message = f"real arXiv sample not found at {path} (set {SAMPLE_ENV} to point elsewhere)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"real arXiv sample not found at {path} (set {SAMPLE_ENV} to point elsewhere)")
     return path
 
 

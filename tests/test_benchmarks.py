@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TINY_MPNET_WIDTH, run
+from tests.conftest import ROOT, TINY_MPNET_WIDTH, missing, run
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def wrk() -> None:
+    """The load generator of the serving benchmarks (`.ci/debian-packages.sh` installs it)."""
+    if not shutil.which("wrk"):
+        missing("wrk is not installed: run `bash .ci/debian-packages.sh`")
 
 
 def bench(module: str, args: list[str], out: Path) -> dict:
@@ -51,7 +59,7 @@ def test_model_scale_benchmark(pipeline_repo: Path, tiny_mpnet: Path, tmp_path: 
         assert quality["p@10_lo"] <= quality["p@10"] <= quality["p@10_hi"] and "mrr@10" in quality
 
 
-def test_peer_benchmark_installs_infinity_and_drives_both_servers(pipeline_repo: Path, tmp_path: Path) -> None:
+def test_peer_benchmark_installs_infinity_and_drives_both_servers(pipeline_repo: Path, tmp_path: Path, wrk) -> None:
     """infinity-emb in a venv of its own (pip, on the first run), both servers on loopback, the same texts."""
     args = ["--models", str(pipeline_repo / "models"), "--venv", str(tmp_path / "peer-venv")]
     result = bench("benchmarks.peer", args, tmp_path)
@@ -60,13 +68,17 @@ def test_peer_benchmark_installs_infinity_and_drives_both_servers(pipeline_repo:
         assert all(server[m]["errors"] == 0 and server[m]["rps"] > 0 for m in ("c1", "c8", "batch32_c2"))
         assert server["mean_cosine_to_fp32"] > 0.5  # the same texts: per-tensor int8 drifts most
     assert result["servers"]["app_int8"]["mean_cosine_to_fp32"] >= 0.99
-    assert result["ratios"]["int8"]["batch32_texts_per_s"] > 0
+    found = result["ratios"]["int8"]["batch32_texts_per_s"]
+    assert 0 < found["min"] <= found["median"] <= found["max"]
+    assert result["load_generator"].startswith("wrk") and set(result["goals_met"]) >= {"int8_c8_rps", "int8_c8_p99"}
 
 
-def test_serve_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
+def test_serve_benchmark(pipeline_repo: Path, tmp_path: Path, wrk) -> None:
     result = bench("benchmarks.serve", ["--models", str(pipeline_repo / "models")], tmp_path)
     for server in ("app_fp32", "app_int8", "baseline_torch"):
         assert all(level["errors"] == 0 and level["rps"] > 0 for level in result[server].values())
+    assert all(ratio["min"] <= ratio["median"] <= ratio["max"] for ratio in result["rps_ratio"]["app_int8"].values())
+    assert set(result["embed"]) == {"app_fp32", "app_int8"}
 
 
 def test_model_serving_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:

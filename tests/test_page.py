@@ -17,6 +17,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.conftest import missing
 from tools.processes import start_server
 
 pytestmark = pytest.mark.e2e
@@ -38,12 +39,9 @@ FLAGS = (
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    """System chromium and its driver (`.ci/browser.sh` installs them); missing ones fail under CI=true."""
+    """System chromium and its driver (`.ci/debian-packages.sh` installs them); missing ones fail under CI=true."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        message = "chromium and chromedriver are not installed: run `bash .ci/browser.sh`"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("chromium and chromedriver are not installed: run `bash .ci/debian-packages.sh`")
     options = Options()
     options.binary_location = str(CHROMIUM)
     for flag in (*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):

@@ -24,7 +24,7 @@ from arxiv_embed.data.text import build_texts
 from arxiv_embed.encode.onnx_encoder import OnnxEncoder
 from arxiv_embed.search.modes import SEARCH_MODES
 from serve.app import create_app
-from serve.batcher import MicroBatcher
+from serve.batcher import BatchTimes, MicroBatcher
 from serve.settings import Settings, settings
 from tests.conftest import run
 from tests.helpers import metric, wait_until
@@ -90,6 +90,7 @@ def test_micro_batcher_cuts_by_tokens_and_answers_each_caller(models_dir: Path, 
     texts = build_texts(test_papers["title"], test_papers["abstract"], "title_abstract")[:12]
     budget = 3 * max(len(e.ids) for e in encoder.tokenize(texts))
     batches: list[int] = []
+    times: list[BatchTimes] = []
 
     class Recorded:
         tokenize = staticmethod(encoder.tokenize)
@@ -99,7 +100,7 @@ def test_micro_batcher_cuts_by_tokens_and_answers_each_caller(models_dir: Path, 
             return encoder.encode_tokens(encodings)
 
     async def scenario() -> tuple[list[np.ndarray], np.ndarray, bool]:
-        batcher = MicroBatcher(Recorded(), budget, max_wait_ms=50)
+        batcher = MicroBatcher(Recorded(), budget, max_wait_ms=50, on_batch=times.append)
         batcher.start()
         try:
             await batcher.embed(texts[:1])  # alone: the batcher learns there is no company
@@ -117,6 +118,9 @@ def test_micro_batcher_cuts_by_tokens_and_answers_each_caller(models_dir: Path, 
     np.testing.assert_allclose(lone[0], expected[0], atol=1e-5)
     assert len(batches) >= 1 + len(texts) // 4  # twice 12 texts' tokens, at most ~4 texts' a call
     assert not company  # the last batch had one caller
+    assert [t.tokens for t in times] == batches and sum(t.texts for t in times) == 2 * len(texts) + 2
+    assert sum(len(t.waits) for t in times) == len(texts) + 3  # one wait a caller
+    assert all(t.compute > 0 and min(t.waits) >= 0 for t in times)
 
 
 def test_classify_and_search(client: TestClient, test_papers: pd.DataFrame) -> None:
@@ -160,10 +164,16 @@ def test_classify_serves_the_pipelines_hybrid(client: TestClient, models_dir: Pa
 
 
 def test_prometheus_metrics(client: TestClient) -> None:
+    """Requests by route and status, their latency, and an encoding's time split into queue wait and compute."""
     client.get("/health")
+    client.post("/embed", json={"texts": ["a first text", "a second one"]})
     body = client.get("/metrics").text
     assert 'arxiv_embed_requests_total{method="GET",path="/health",status="200"}' in body
     assert "arxiv_embed_request_seconds_bucket" in body
+    counts = {line.split()[0]: float(line.split()[1]) for line in body.splitlines() if line.startswith("arxiv_embed_")}
+    assert counts["arxiv_embed_encode_queue_seconds_count"] >= 1  # one a request
+    assert counts["arxiv_embed_encode_seconds_count"] >= 1  # one a micro-batch
+    assert counts["arxiv_embed_batch_texts_sum"] >= 2
 
 
 @pytest.mark.parametrize(
