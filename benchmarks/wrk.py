@@ -127,9 +127,8 @@ def summarize(rounds: list[dict]) -> dict:
     """One load's figures over the rounds: counts summed, each rate and latency the median of the rounds, and
     the spread of requests/s and p99 beside it."""
     counts = {"requests": sum(r["requests"] for r in rounds), "errors": sum(r["errors"] for r in rounds)}
-    out = {**medians(rounds), **counts}
-    out["spread"] = {key: [spread([r[key] for r in rounds])[k] for k in ("min", "max")] for key in ("rps", "p99_ms")}
-    return out
+    lowest_highest = {key: [min(r[key] for r in rounds), max(r[key] for r in rounds)] for key in ("rps", "p99_ms")}
+    return {**medians(rounds), **counts, "spread": lowest_highest}
 
 
 def ratio(ours: list[dict], theirs: list[dict], key: str) -> dict:
