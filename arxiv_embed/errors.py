@@ -1,4 +1,4 @@
-"""The one exception type that stage scripts and the server turn into a one-line message."""
+"""The exception types that stage scripts and the server turn into a one-line message (a server: 404 or 422)."""
 
 
 class PipelineError(Exception):
@@ -7,3 +7,12 @@ class PipelineError(Exception):
 
 class ParamError(PipelineError, ValueError):
     """A params.yaml value that cannot work; stages report it in one line like any PipelineError."""
+
+
+class UnknownPaper(PipelineError, LookupError):
+    """A question names a paper the served index does not hold (the server's 404)."""
+
+
+class UnanswerableQuery(PipelineError, ValueError):
+    """A well-formed question the served bundle cannot answer, e.g. a library with nothing usable (the server's
+    422)."""

@@ -25,7 +25,8 @@ from arxiv_embed.train.batching import column_array
 from arxiv_embed.train.models import load_tokenizer
 from arxiv_embed.train.tokens import PAD_MULTIPLE, TokenCache, TokenCollator, tokenize
 from arxiv_embed.train.training import TrainConfig, batch_sampler, make_pairs
-from benchmarks.common import cpu_isa, real_papers, report
+from benchmarks.common import cpu_isa, report
+from tools.sample import real_papers
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_TEXTS_PER_SECOND = 50_000

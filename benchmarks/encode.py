@@ -26,11 +26,12 @@ from sentence_transformers import SentenceTransformer
 from arxiv_embed.data.text import build_text, build_texts
 from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
 from arxiv_embed.encode.onnx_export import OnnxConfig, QuantizeConfig, export_onnx, optimize_graph, quantize_int8
-from arxiv_embed.evaluation.metrics import leave_one_out_precision
 from arxiv_embed.layout import LAYOUT
+from arxiv_embed.metrics import leave_one_out_precision
 from arxiv_embed.params import load_params, section
 from arxiv_embed.train.models import load_trained_encoder
-from benchmarks.common import real_papers, report
+from benchmarks.common import report
+from tools.sample import real_papers
 
 Encode = Callable[[list[str]], np.ndarray]
 QUANTIZATIONS = {

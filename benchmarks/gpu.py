@@ -31,10 +31,10 @@ from arxiv_embed.train.tokens import tokenize
 from arxiv_embed.train.training import TrainConfig, finetune, make_pairs
 from arxiv_embed.versions import library_versions
 from benchmarks.common import report
+from tools.gpu_carry import MODEL_DIR, PAPERS_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = {"finetune_texts_per_second": 8000, "embed_texts_per_second": 20000, "device": "one H100"}
-PAPERS_FILE, MODEL_DIR = "papers.parquet", "model"
 
 
 def gpu_profile() -> dict:

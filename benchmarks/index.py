@@ -22,11 +22,11 @@ import pyarrow.parquet as pq
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.shards import shard_name
 from arxiv_embed.data.text import build_text
+from arxiv_embed.data.vectors import vectors_table
 from arxiv_embed.encode.onnx_encoder import MODEL_FILES, OnnxEncoder
-from arxiv_embed.encode.vectors import vectors_table
-from arxiv_embed.evaluation.metrics import recall_at_k
 from arxiv_embed.layout import LAYOUT, ModelFolders
 from arxiv_embed.manifest import Manifest
+from arxiv_embed.metrics import recall_at_k
 from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index, exact_index
 from benchmarks.common import report
 from tools.sample import sample_path

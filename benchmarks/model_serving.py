@@ -20,9 +20,10 @@ import httpx
 
 from arxiv_embed.layout import LAYOUT
 from arxiv_embed.machine import memory_mb
-from benchmarks.common import real_papers, report
+from benchmarks.common import report
 from benchmarks.http_load import load
 from tools.processes import start_server
+from tools.sample import real_papers
 
 LEVELS = (1, 8)
 READY_FIELDS = ("model_name", "onnx_variant", "dim", "corpus_size", "index_type", "search_mode")

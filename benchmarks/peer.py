@@ -41,7 +41,7 @@ from arxiv_embed.encode.onnx_encoder import TOKENIZER_FILE
 from arxiv_embed.layout import LAYOUT, ModelFolders
 from arxiv_embed.machine import cpu_isa
 from arxiv_embed.train.models import load_trained_encoder
-from benchmarks.common import real_papers, report
+from benchmarks.common import report
 from benchmarks.wrk import (
     Server,
     interleaved,
@@ -53,7 +53,9 @@ from benchmarks.wrk import (
     wrk_binary,
     wrk_version,
 )
+from serve.metrics import BATCH_TEXTS, ENCODE_SECONDS, QUEUE_SECONDS
 from tools.processes import free_port, start_process, start_server
+from tools.sample import real_papers
 
 PEER_VERSION = "0.0.78"
 PEER = f"infinity-emb=={PEER_VERSION}"
@@ -154,11 +156,11 @@ def vectors_of(url: str, api: Api, texts: list[str]) -> np.ndarray:
 
 
 ENCODE_TOTALS = {  # the app's Prometheus series behind the split of its encoding time
-    "queued": "arxiv_embed_encode_queue_seconds_count",
-    "queue_seconds": "arxiv_embed_encode_queue_seconds_sum",
-    "batches": "arxiv_embed_encode_seconds_count",
-    "compute_seconds": "arxiv_embed_encode_seconds_sum",
-    "texts": "arxiv_embed_batch_texts_sum",
+    "queued": f"{QUEUE_SECONDS}_count",
+    "queue_seconds": f"{QUEUE_SECONDS}_sum",
+    "batches": f"{ENCODE_SECONDS}_count",
+    "compute_seconds": f"{ENCODE_SECONDS}_sum",
+    "texts": f"{BATCH_TEXTS}_sum",
 }
 
 

@@ -19,9 +19,10 @@ import numpy as np
 
 from arxiv_embed.layout import LAYOUT, ModelFolders
 from arxiv_embed.search.papers import PAPERS_FILE, PaperStore
-from benchmarks.common import real_papers, report
+from benchmarks.common import report
 from benchmarks.http_load import drive, load
 from tools.processes import start_server
+from tools.sample import real_papers
 
 LIBRARY = 50  # liked papers per request
 

@@ -29,10 +29,10 @@ from tqdm.auto import tqdm
 from arxiv_embed.bundle import make_manifest
 from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.data.shards import shard_files, shard_name
-from arxiv_embed.encode.vectors import iter_vectors, vectors_table
-from arxiv_embed.evaluation.metrics import recall_at_k
+from arxiv_embed.data.vectors import iter_vectors, vectors_table
 from arxiv_embed.layout import LAYOUT, Layout, ModelFolders
 from arxiv_embed.machine import memory_mb
+from arxiv_embed.metrics import recall_at_k
 from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index, exact_top_k
 from arxiv_embed.search.lexical import write_postings
 from arxiv_embed.search.live_index import grow

@@ -17,10 +17,11 @@ import tempfile
 from pathlib import Path
 
 from arxiv_embed.layout import LAYOUT
-from benchmarks.common import real_papers, report
+from benchmarks.common import report
 from benchmarks.http_load import ROUTES
 from benchmarks.wrk import Server, interleaved, ratio, run_wrk, summarize, write_bodies, wrk_binary, wrk_version
 from tools.processes import start_server
+from tools.sample import real_papers
 
 APP, BASELINE = ["-m", "serve"], ["-m", "benchmarks.baseline_server"]
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from arxiv_embed.layout import LAYOUT
 from arxiv_embed.machine import memory_mb
-from benchmarks.common import real_papers, report
+from benchmarks.common import report
 from benchmarks.http_load import load
+from tools.sample import real_papers
 
 GOAL = {"errors": 0, "rss_growth_pct": 5.0}
 UNLIMITED = 10**9  # requests: the time limit ends the run

@@ -36,13 +36,13 @@ from arxiv_embed.bundle import make_manifest
 from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.data.harvest import SHARD_COLUMNS, SHARD_INFO, SHARD_PAPERS, SHARD_VECTORS
 from arxiv_embed.data.sources import PaperStream
+from arxiv_embed.data.vectors import iter_vectors, load_vectors, save_vectors
 from arxiv_embed.encode.onnx_encoder import DEFAULT_MAX_TOKENS, MODEL_FILES
 from arxiv_embed.encode.shard_encoder import embed_shard
-from arxiv_embed.encode.vectors import iter_vectors, load_vectors, save_vectors
-from arxiv_embed.evaluation.metrics import recall_at_k
 from arxiv_embed.hashing import sha256
 from arxiv_embed.layout import LAYOUT, Layout, ModelFolders
 from arxiv_embed.manifest import Manifest
+from arxiv_embed.metrics import recall_at_k
 from arxiv_embed.search.index import VectorIndex, exact_index, exact_search, merge_top_k
 from arxiv_embed.search.live_index import Shard, grow
 from arxiv_embed.search.papers import PAPERS_FILE, PaperStore

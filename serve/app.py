@@ -3,8 +3,9 @@
 `create_app(bundle)` serves an already-loaded bundle (what `python -m serve` does after checking it);
 `app` loads the bundle in its lifespan, for `uvicorn serve.app:app` and in-process tests. Request limits, the
 requests in flight (429 beyond them) and the optional API key come from the `Settings` the app is built with.
-The routes live in serve/routers by concern (ops, model, data, openai). Work that blocks (encoding, TF-IDF
-scoring, index search, SQLite look-ups) runs in worker threads, so the event loop only parses and answers.
+The routes live in serve/routers by concern (ops, model, data, recommend, openai) and only translate HTTP to the
+engine (`arxiv_embed/engine/`) and back; the engine runs blocking work in worker threads, so the event loop only
+parses and answers.
 
 On SIGHUP the server loads and verifies the bundle in `models_dir` again beside the one it serves, then swaps it
 in: each request holds the bundle it started with to its end, and a bundle that fails verification is refused
@@ -17,11 +18,13 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from threadpoolctl import threadpool_limits
 
 import arxiv_embed
 from arxiv_embed.bundle import Bundle
+from arxiv_embed.errors import UnanswerableQuery, UnknownPaper
 from serve.auth import UNAUTHORIZED, api_key_dependencies
 from serve.limits import BodySizeLimit, InFlightLimit
 from serve.request_metrics import RequestMetrics
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 BUSY = {
     429: {"model": ErrorDetail, "description": "over ARXIV_EMBED_MAX_IN_FLIGHT requests in flight: see Retry-After"}
 }
+ENGINE_ERRORS = {UnknownPaper: 404, UnanswerableQuery: 422}  # the engine's refusals, as HTTP says them
 BODY_ERRORS = {
     400: {"model": ErrorDetail, "description": "a body that cannot be parsed at all (not UTF-8)"},
     413: {"model": ErrorDetail, "description": "request body over ARXIV_EMBED_MAX_BODY_BYTES"},
@@ -55,6 +59,16 @@ def watch_sighup(server: ServerState) -> None:
         log.info("SIGHUP reload is off: the app does not run in the main thread")
 
 
+def answer_engine_errors(app: FastAPI) -> None:
+    """A question the engine refuses is answered with its status and the engine's reason as `detail`."""
+    for error, status in ENGINE_ERRORS.items():
+
+        async def refuse(request: Request, err: Exception, status: int = status) -> JSONResponse:
+            return JSONResponse({"detail": str(err)}, status_code=status)
+
+        app.add_exception_handler(error, refuse)
+
+
 def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAPI:
     """Build the app; without a bundle, the lifespan loads (and verifies) one from `cfg.models_dir`."""
 
@@ -62,10 +76,10 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         threadpool_limits(cfg.blas_threads, user_api="blas")  # process-wide, for as long as the server runs
         app.state.server = ServerState(bundle or load_served(cfg), cfg)
-        app.state.server.current.batcher.start()
+        app.state.server.current.start()
         watch_sighup(app.state.server)
         yield
-        await app.state.server.current.batcher.stop()
+        await app.state.server.current.stop()
 
     app = FastAPI(
         title="arxiv-embed",
@@ -76,6 +90,7 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
     app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes)
     app.add_middleware(InFlightLimit, max_in_flight=cfg.max_in_flight, retry_after_s=cfg.retry_after_s)
     app.add_middleware(RequestMetrics)  # outermost: it also counts the 413s and 429s of the limits
+    answer_engine_errors(app)
     protected = api_key_dependencies(cfg.api_key)
     ctx = RouteContext(
         cfg=cfg,

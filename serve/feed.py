@@ -6,12 +6,12 @@ import datetime as dt
 
 from feedgen.feed import FeedGenerator
 
-from serve.schemas import Recommendation, RecommendResponse
+from arxiv_embed.engine.results import Recommendations, Recommended
 
 ABSTRACT_PAGE = "https://arxiv.org/abs/{}"
 
 
-def entry_time(paper: Recommendation, fallback: dt.datetime) -> dt.datetime:
+def entry_time(paper: Recommended, fallback: dt.datetime) -> dt.datetime:
     """A paper's date as the entry's `updated` (a month from an arXiv id reads as its first day)."""
     if not paper.date:
         return fallback
@@ -19,7 +19,7 @@ def entry_time(paper: Recommendation, fallback: dt.datetime) -> dt.datetime:
     return dt.datetime.combine(date, dt.time(), dt.UTC)
 
 
-def atom_feed(answer: RecommendResponse, self_url: str, version: str, built: dt.datetime) -> bytes:
+def atom_feed(answer: Recommendations, self_url: str, version: str, built: dt.datetime) -> bytes:
     """The feed of `answer`; its id is the feed's own URL, so a reader's subscription keeps one identity."""
     feed = FeedGenerator()
     feed.id(self_url)

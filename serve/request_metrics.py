@@ -37,5 +37,4 @@ class RequestMetrics:
             if server:
                 route = scope.get("route")
                 path = route.path if route else "unmatched"
-                server.latency.labels(scope["method"], path).observe(time.perf_counter() - start)
-                server.requests.labels(scope["method"], path, str(status)).inc()
+                server.metrics.request(scope["method"], path, status, time.perf_counter() - start)

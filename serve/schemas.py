@@ -163,6 +163,12 @@ def recommend_request(cfg: Settings, Text: Any, K: Any) -> Any:  # noqa: N803 - 
     return variants[0] | variants[1] | variants[2]
 
 
+class EngineAnswer(BaseModel):
+    """A response model that reads the engine's plain result by attribute (`arxiv_embed/engine/results.py`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
 class ErrorDetail(BaseModel):
     detail: str
 
@@ -178,16 +184,16 @@ class EmbedResponse(BaseModel):
     vectors: list[list[float]]
 
 
-class CategoryScore(BaseModel):
+class CategoryScore(EngineAnswer):
     category: str
     probability: float
 
 
-class ClassifyResponse(BaseModel):
+class ClassifyResponse(EngineAnswer):
     categories: list[CategoryScore]
 
 
-class Paper(BaseModel):
+class Paper(EngineAnswer):
     id: str
     title: str
     category: str
@@ -205,7 +211,7 @@ class Recommendation(SearchHit):
     similarity: float = Field(description="the cosine similarity of its embedding with the nearest liked paper's")
 
 
-class RecommendResponse(BaseModel):
+class RecommendResponse(EngineAnswer):
     method: str = Field(description="the method that ranked the papers")
     since: dt.date | None = Field(description="only papers stamped on or after it were ranked; null: every paper")
     results: list[Recommendation]
@@ -213,7 +219,7 @@ class RecommendResponse(BaseModel):
     library: dict[str, int] = Field(description="how many liked and disliked papers were used, by id and by text")
 
 
-class SearchResponse(BaseModel):
+class SearchResponse(EngineAnswer):
     mode: str
     results: list[SearchHit]
 
@@ -265,7 +271,7 @@ class Release(BaseModel):
     commit: str = Field(description="the commit that version is registered at")
 
 
-class Ready(BaseModel):
+class Ready(EngineAnswer):
     status: str
     bundle_version: str = Field(description="changes whenever any served file does (a harvest, a retrain)")
     model_name: str

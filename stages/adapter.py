@@ -16,8 +16,8 @@ from arxiv_embed.data.text import TextConfig
 from arxiv_embed.encode.onnx_export import OnnxConfig
 from arxiv_embed.encode.parity import parity_sample
 from arxiv_embed.encode.served_graphs import write_served_models
-from arxiv_embed.evaluation.metrics import nearest_labels, validation_precision
 from arxiv_embed.layout import LAYOUT, AdapterFolder
+from arxiv_embed.metrics import nearest_labels, validation_precision
 from arxiv_embed.stage import run_stage
 from arxiv_embed.train.adapter import AdapterConfig, adapt_stored_vectors, train_adapter
 

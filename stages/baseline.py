@@ -11,9 +11,9 @@ import pandas as pd
 from arxiv_embed.classify.classifier import LinearClassifier
 from arxiv_embed.classify.tfidf import TfidfConfig, make_vectorizer
 from arxiv_embed.data.text import TextConfig, build_texts
-from arxiv_embed.evaluation.metrics import EvaluateConfig, classification_report, neighbour_labels, retrieval_report
 from arxiv_embed.evaluation.tfidf_baseline import tfidf_neighbours
 from arxiv_embed.layout import LAYOUT
+from arxiv_embed.metrics import EvaluateConfig, classification_report, neighbour_labels, retrieval_report
 from arxiv_embed.stage import run_stage
 
 

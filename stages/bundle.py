@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass
 
 from arxiv_embed.bundle import BundleError, assemble_bundle
-from arxiv_embed.evaluation.metrics import HEADLINE_METRICS
 from arxiv_embed.layout import LAYOUT
 from arxiv_embed.manifest import Manifest
+from arxiv_embed.metrics import HEADLINE_METRICS
 from arxiv_embed.provenance import build_provenance
 from arxiv_embed.stage import run_stage
 

@@ -10,7 +10,7 @@ import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.text import TextConfig, build_texts
-from arxiv_embed.encode.vectors import load_vectors
+from arxiv_embed.data.vectors import load_vectors
 from arxiv_embed.evaluation.embedding_map import draw_maps
 from arxiv_embed.layout import LAYOUT
 from arxiv_embed.stage import run_stage

@@ -12,10 +12,10 @@ import pandas as pd
 from arxiv_embed.bundle import load_bundle
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.evaluation.dvclive_report import log_evaluation
-from arxiv_embed.evaluation.metrics import EvaluateConfig, recall_at_k
 from arxiv_embed.evaluation.served_quality import Queries, classifier_quality, search_quality
 from arxiv_embed.layout import LAYOUT
 from arxiv_embed.machine import cpu_isa
+from arxiv_embed.metrics import EvaluateConfig, recall_at_k
 from arxiv_embed.search.index import exact_top_k
 from arxiv_embed.stage import run_stage
 

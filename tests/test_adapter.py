@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.evaluation.metrics import nearest_labels, validation_precision
+from arxiv_embed.metrics import nearest_labels, validation_precision
 from arxiv_embed.train.adapter import (
     AdapterConfig,
     epoch_pairs,

@@ -18,7 +18,7 @@ from arxiv_embed.classify.classifier import (
 from arxiv_embed.classify.tfidf import TfidfConfig, TfidfFeatures, make_vectorizer
 from arxiv_embed.data.sources import read_papers
 from arxiv_embed.data.text import build_texts
-from arxiv_embed.evaluation.metrics import expected_calibration_error
+from arxiv_embed.metrics import expected_calibration_error
 
 TFIDF = TfidfConfig(max_features=2000, max_ngram=2, alpha=1e-4, max_iter=50, seed=0)
 

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from arxiv_embed.data.split_vectors import split_vectors
-from arxiv_embed.encode.vectors import save_vectors
-from arxiv_embed.evaluation.metrics import leave_one_out_precision, nearest_labels, validation_precision
+from arxiv_embed.data.vectors import save_vectors
 from arxiv_embed.evaluation.served_quality import category_lists, knn_vote
+from arxiv_embed.metrics import leave_one_out_precision, nearest_labels, validation_precision
 
 
 def test_knn_vote_takes_the_most_frequent_and_breaks_ties_by_rank() -> None:

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from arxiv_embed.data.shards import shard_name
-from arxiv_embed.encode.vectors import vectors_table
+from arxiv_embed.data.vectors import vectors_table
 from arxiv_embed.search.index import INDEX_TYPES, RERANK_FILE, IndexConfig, VectorIndex, build_index, exact_index
 from arxiv_embed.search.papers import PaperStore, write_papers
 

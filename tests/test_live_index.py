@@ -13,7 +13,7 @@ from arxiv_embed.classify.tfidf import TfidfConfig, TfidfFeatures, make_vectoriz
 from arxiv_embed.data.harvest import SHARD_COLUMNS, SHARD_INFO, SHARD_PAPERS, SHARD_VECTORS
 from arxiv_embed.data.sources import read_papers
 from arxiv_embed.data.text import build_texts
-from arxiv_embed.encode.vectors import save_vectors, vectors_table
+from arxiv_embed.data.vectors import save_vectors, vectors_table
 from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index
 from arxiv_embed.search.lexical import LexicalIndex, read_postings, write_postings
 from arxiv_embed.search.live_index import Shard, grow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from arxiv_embed.evaluation.metrics import (
+from arxiv_embed.metrics import (
     bootstrap_interval,
     mrr_at_k,
     neighbour_labels,

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from arxiv_embed.data.vectors import iter_vectors
 from arxiv_embed.encode.corpus_encoder import EncoderSpec
 from arxiv_embed.encode.embedding import embed_local
-from arxiv_embed.encode.vectors import iter_vectors
 from serve.app import create_app
 from serve.settings import Settings
 from tests.conftest import run, set_params

@@ -22,9 +22,10 @@ from arxiv_embed.bundle import BundleError, LoadOptions, load_bundle
 from arxiv_embed.data.arxiv_ids import id_month
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.encode.onnx_encoder import OnnxEncoder
+from arxiv_embed.engine.batcher import BatchTimes, MicroBatcher
 from arxiv_embed.search.modes import SEARCH_MODES
 from serve.app import create_app
-from serve.batcher import BatchTimes, MicroBatcher
+from serve.metrics import BATCH_TEXTS, ENCODE_SECONDS, QUEUE_SECONDS, REQUEST_SECONDS, REQUESTS, TEXTS_ENCODED
 from serve.settings import Settings, settings
 from tests.conftest import run
 from tests.helpers import metric, wait_until
@@ -168,12 +169,12 @@ def test_prometheus_metrics(client: TestClient) -> None:
     client.get("/health")
     client.post("/embed", json={"texts": ["a first text", "a second one"]})
     body = client.get("/metrics").text
-    assert 'arxiv_embed_requests_total{method="GET",path="/health",status="200"}' in body
-    assert "arxiv_embed_request_seconds_bucket" in body
+    assert f'{REQUESTS}{{method="GET",path="/health",status="200"}}' in body
+    assert f"{REQUEST_SECONDS}_bucket" in body
     counts = {line.split()[0]: float(line.split()[1]) for line in body.splitlines() if line.startswith("arxiv_embed_")}
-    assert counts["arxiv_embed_encode_queue_seconds_count"] >= 1  # one a request
-    assert counts["arxiv_embed_encode_seconds_count"] >= 1  # one a micro-batch
-    assert counts["arxiv_embed_batch_texts_sum"] >= 2
+    assert counts[f"{QUEUE_SECONDS}_count"] >= 1  # one a request
+    assert counts[f"{ENCODE_SECONDS}_count"] >= 1  # one a micro-batch
+    assert counts[f"{BATCH_TEXTS}_sum"] >= 2
 
 
 @pytest.mark.parametrize(
@@ -299,7 +300,7 @@ def test_sigterm_drains_requests_in_flight(models_dir: Path, test_papers: pd.Dat
         with ThreadPoolExecutor(4) as pool:
             pending = [pool.submit(embed) for _ in range(4)]
             encoding = 4 * len(texts)  # all four are in the encoder, which answers one batch at a time
-            wait_until(lambda: metric(url, "arxiv_embed_texts_encoded_total") >= encoding, 60, "four requests")
+            wait_until(lambda: metric(url, TEXTS_ENCODED) >= encoding, 60, "four requests")
             assert sum(not f.done() for f in pending) >= 2
             proc.send_signal(signal.SIGTERM)
             assert [f.result() for f in pending] == [200] * 4

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from arxiv_embed.data.text import build_text
+from serve.metrics import RELOADS
 from tests.conftest import TINY_CATEGORIES, read_slice, run, set_params
 from tests.helpers import metric, wait_until
 from tests.test_pipeline import stages_run
@@ -132,8 +133,8 @@ def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Pat
         good = manifest.read_text()
         manifest.write_text("{}")
         os.kill(proc.pid, signal.SIGHUP)
-        refused = 'arxiv_embed_reloads_total{outcome="refused"}'
-        wait_until(lambda: metric(url, "arxiv_embed_reloads_total", outcome="refused") >= 1, 60, refused)
+        refused = f'{RELOADS}{{outcome="refused"}}'
+        wait_until(lambda: metric(url, RELOADS, outcome="refused") >= 1, 60, refused)
         assert ready(url)["bundle_version"] == after["bundle_version"]
         manifest.write_text(good)
     finally:

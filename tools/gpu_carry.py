@@ -21,8 +21,7 @@ from arxiv_embed.atomic import atomic_path
 from arxiv_embed.params import load_params
 from arxiv_embed.train.models import load_sentence_model
 from arxiv_embed.train.training import save_model
-from benchmarks.common import real_papers
-from benchmarks.gpu import MODEL_DIR, PAPERS_FILE
+from tools.sample import real_papers
 
 ROOT = Path(__file__).resolve().parents[1]
 # The training stack beyond torch and transformers, which the GPU image has: `datasets` and its helpers for the
@@ -34,6 +33,7 @@ WHEELS = (
 # pip matches a manylinux tag exactly: name the ones binary wheels are published under.
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 MAX_BYTES = 64 * 2**20  # what the device tool carries, the checkout included
+PAPERS_FILE, MODEL_DIR = "papers.parquet", "model"  # in the carry folder, where benchmarks.gpu reads them
 
 
 def locked(names: tuple[str, ...]) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from arxiv_embed.evaluation.metrics import BOOTSTRAP_SAMPLES
+from arxiv_embed.metrics import BOOTSTRAP_SAMPLES
 from serve.settings import Settings
 from tools.exp_table import table
 from tools.pipeline_graph import stages, upstream

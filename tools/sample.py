@@ -1,9 +1,12 @@
-"""Where the real arXiv sample lives for tests, benchmarks and demos: $ARXIV_SAMPLE, or the shared data folder
-beside the checkout. It is never part of the repository."""
+"""Where the real arXiv sample lives for tests, benchmarks and demos ($ARXIV_SAMPLE, or the shared data folder
+beside the checkout; never part of the repository), and a uniform draw of its papers."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
+import random
 from pathlib import Path
 
 SAMPLE_ENV = "ARXIV_SAMPLE"
@@ -15,3 +18,16 @@ def sample_path() -> Path:
     if not path.is_file():
         raise SystemExit(f"error: real arXiv sample not found at {path}; set ARXIV_SAMPLE")
     return path
+
+
+def real_papers(n: int, seed: int = 0) -> list[dict]:
+    """`n` papers drawn uniformly from the sample (reservoir sampling, one pass)."""
+    rng = random.Random(seed)
+    chosen: list[dict] = []
+    with gzip.open(sample_path(), "rt") as fh:
+        for i, line in enumerate(fh):
+            if len(chosen) < n:
+                chosen.append(json.loads(line))
+            elif (j := rng.randrange(i + 1)) < n:
+                chosen[j] = json.loads(line)
+    return chosen

@@ -92,8 +92,9 @@ def stage_module(cmd: str) -> str | None:
     return None
 
 
-def _is_code(dep: str, root: Path) -> bool:
-    return dep.endswith(".py") and dep.split("/")[0] in PACKAGES and (root / dep).is_file()
+def _is_code(dep: str) -> bool:
+    """A module of the project's packages, present or not: a module that was moved or deleted leaves the deps."""
+    return dep.endswith(".py") and dep.split("/")[0] in PACKAGES
 
 
 def render(root: Path = ROOT) -> str:
@@ -108,7 +109,7 @@ def render(root: Path = ROOT) -> str:
         module = stage_module(stage["cmd"])
         if module is None:
             raise SystemExit(f"error: stage {name} does not run `python -m stages.<name>`; its deps cannot be derived")
-        data = [d for d in stage.get("deps", []) if not (isinstance(d, str) and _is_code(d, root))]
+        data = [d for d in stage.get("deps", []) if not (isinstance(d, str) and _is_code(d))]
         stage["deps"] = code_deps(module, root) + data
         sections = declared_sections(module_file(module, root))
         if sections:

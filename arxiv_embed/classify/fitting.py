@@ -21,7 +21,7 @@ from arxiv_embed.classify.classifier import (
 )
 from arxiv_embed.classify.tfidf import TfidfConfig, TfidfFeatures, make_vectorizer
 from arxiv_embed.data.split_vectors import SplitVectors
-from arxiv_embed.evaluation.metrics import expected_calibration_error
+from arxiv_embed.metrics import expected_calibration_error
 
 
 def accuracy(y: np.ndarray, classes: np.ndarray, probs: np.ndarray) -> float:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from arxiv_embed.data.text import build_texts
-from arxiv_embed.encode.vectors import load_vectors
+from arxiv_embed.data.vectors import load_vectors
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from arxiv_embed.data.vectors import save_vectors, select_vectors
 from arxiv_embed.device import resolve_device
 from arxiv_embed.encode.corpus_encoder import EncoderSpec
 from arxiv_embed.encode.embedding import embed_local
 from arxiv_embed.encode.ray_engine import embed_ray
 from arxiv_embed.encode.settings import EmbedConfig
-from arxiv_embed.encode.vectors import save_vectors, select_vectors
 from arxiv_embed.layout import Layout
 
 

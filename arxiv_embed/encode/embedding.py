@@ -14,8 +14,8 @@ from tqdm.auto import tqdm
 
 from arxiv_embed.data.shards import count_rows, shard_files
 from arxiv_embed.data.text import build_texts
+from arxiv_embed.data.vectors import vectors_table
 from arxiv_embed.encode.corpus_encoder import Encode, EncoderSpec, load_encoder
-from arxiv_embed.encode.vectors import vectors_table
 
 TEXT_COLUMNS = ["id", "title", "abstract"]
 

@@ -17,7 +17,7 @@ from arxiv_embed.data.text import build_texts
 from arxiv_embed.encode.onnx_encoder import MODEL_FILES, OnnxEncoder
 from arxiv_embed.encode.onnx_export import OnnxConfig, cosines
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.evaluation.metrics import leave_one_out_precision
+from arxiv_embed.metrics import leave_one_out_precision
 
 
 def parity_sample(split_file: Path, n: int, field: str) -> tuple[list[str], pd.Series]:

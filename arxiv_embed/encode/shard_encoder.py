@@ -10,8 +10,8 @@ import pandas as pd
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.harvest import SHARD_INFO, SHARD_PAPERS, SHARD_VECTORS
 from arxiv_embed.data.text import build_texts
+from arxiv_embed.data.vectors import save_vectors
 from arxiv_embed.encode.onnx_encoder import MODEL_FILES, OnnxEncoder
-from arxiv_embed.encode.vectors import save_vectors
 from arxiv_embed.hashing import sha256
 
 

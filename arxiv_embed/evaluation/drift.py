@@ -24,7 +24,7 @@ from pydantic import PositiveFloat
 from arxiv_embed.classify.classifier import HybridClassifier
 from arxiv_embed.data.harvest import SHARD_PAPERS, SHARD_VECTORS
 from arxiv_embed.data.text import build_texts
-from arxiv_embed.encode.vectors import load_vectors
+from arxiv_embed.data.vectors import load_vectors
 from arxiv_embed.params import Count, Fraction, params_section
 from arxiv_embed.search.index import VectorIndex
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from arxiv_embed.evaluation.metrics import HEADLINE_METRICS, per_category_precision, precision_curve, reliability
 from arxiv_embed.evaluation.served_quality import ClassifierQuality
+from arxiv_embed.metrics import HEADLINE_METRICS, per_category_precision, precision_curve, reliability
 from arxiv_embed.tracking import dvclive_logger
 
 

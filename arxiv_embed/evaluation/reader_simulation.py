@@ -22,7 +22,7 @@ from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.data.arxiv_ids import id_order
 from arxiv_embed.data.split_vectors import SplitVectors
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.evaluation.metrics import with_interval
+from arxiv_embed.metrics import with_interval
 from arxiv_embed.recommend.methods import RECOMMENDERS, Examples, RankConfig, Ranking, Reader, top
 from arxiv_embed.search.lexical import SparseRow
 

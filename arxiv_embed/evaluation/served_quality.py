@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from arxiv_embed.bundle import Bundle
 from arxiv_embed.data.shards import iter_batches
-from arxiv_embed.evaluation.metrics import (
+from arxiv_embed.metrics import (
     classification_report,
     expected_calibration_error,
     neighbour_labels,

@@ -22,7 +22,7 @@ from pydantic import NonNegativeInt
 from tqdm.auto import tqdm
 
 from arxiv_embed.data.shards import count_rows
-from arxiv_embed.encode.vectors import iter_vectors, vector_dim
+from arxiv_embed.data.vectors import iter_vectors, vector_dim
 from arxiv_embed.errors import ParamError
 from arxiv_embed.params import Count, params_section
 from arxiv_embed.search.papers import load_removed

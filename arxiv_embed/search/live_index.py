@@ -27,7 +27,7 @@ from arxiv_embed.atomic import atomic_path
 from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.data.harvest import SHARD_INFO, SHARD_PAPERS, SHARD_VECTORS
 from arxiv_embed.data.text import build_texts
-from arxiv_embed.encode.vectors import load_vectors
+from arxiv_embed.data.vectors import load_vectors
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.hashing import sha256
 from arxiv_embed.search.index import CONTENTS_FILE, INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from arxiv_embed.data.split_vectors import SplitVectors
-from arxiv_embed.evaluation.metrics import VALIDATION_K, neighbour_labels, validation_precision
+from arxiv_embed.metrics import VALIDATION_K, neighbour_labels, validation_precision
 from arxiv_embed.search.modes import FUSION_WEIGHTS, SEARCH_MODES, Fusion, Searcher
 
 

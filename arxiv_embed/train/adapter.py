@@ -25,7 +25,7 @@ from sentence_transformers.base.modules import Dense, Normalize
 from tqdm.auto import tqdm
 
 from arxiv_embed.data.shards import shard_files
-from arxiv_embed.encode.vectors import load_vectors, save_vectors, table_vectors, vectors_table
+from arxiv_embed.data.vectors import load_vectors, save_vectors, table_vectors, vectors_table
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.layout import Layout
 from arxiv_embed.params import Count, params_section

@@ -17,7 +17,7 @@ from serve.schemas import (
     ModelCard,
     ModelList,
 )
-from serve.state import Current, State
+from serve.state import CurrentEngine
 
 OWNER = "arxiv-embed"
 
@@ -33,16 +33,16 @@ def openai_router(ctx: RouteContext) -> APIRouter:
     }
 
     @router.get("/models", response_model=ModelList, responses=responses)
-    async def models(served: Current) -> ModelList:
+    async def models(engine: CurrentEngine) -> ModelList:
         """The served model, the one id that /v1/embeddings takes."""
-        return ModelList(data=[ModelCard(id=name, created=served.loaded_at, owned_by=OWNER)])
+        return ModelList(data=[ModelCard(id=name, created=engine.loaded_at, owned_by=OWNER)])
 
     @router.post("/embeddings", response_model=EmbeddingsResponse, responses=errors)
-    async def embeddings(body: requests.embeddings, state: State, served: Current) -> EmbeddingsResponse:
+    async def embeddings(body: requests.embeddings, engine: CurrentEngine) -> EmbeddingsResponse:
         """L2-normalised embeddings in OpenAI's response shape; usage counts the tokens the encoder read."""
         if body.model != name:
             raise HTTPException(404, f"model {body.model!r} is not served here; this server serves {name!r}")
-        dim = served.bundle.manifest.dim
+        dim = engine.dim
         if body.dimensions is not None and body.dimensions != dim:
             raise HTTPException(
                 400,
@@ -50,15 +50,15 @@ def openai_router(ctx: RouteContext) -> APIRouter:
                 "were not trained to be cut shorter",
             )
         texts = [body.input] if isinstance(body.input, str) else body.input
-        vectors, tokens = await state.encode(served, texts)
+        embedded = await engine.embed(texts)
         if body.encoding_format == "base64":
-            rows = [base64.b64encode(v.astype("<f4").tobytes()).decode() for v in vectors]
+            rows = [base64.b64encode(v.astype("<f4").tobytes()).decode() for v in embedded.vectors]
         else:
-            rows = vectors.tolist()
+            rows = embedded.vectors.tolist()
         return EmbeddingsResponse(
             data=[Embedding(index=i, embedding=row) for i, row in enumerate(rows)],
             model=name,
-            usage=EmbeddingsUsage(prompt_tokens=tokens, total_tokens=tokens),
+            usage=EmbeddingsUsage(prompt_tokens=embedded.tokens, total_tokens=embedded.tokens),
         )
 
     return router

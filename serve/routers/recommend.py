@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from arxiv_embed.engine.results import Recommendations
+from arxiv_embed.recommend.library import LibraryQuery
 from serve.feed import atom_feed
-from serve.recommending import LibraryQuery, recommendations
 from serve.routers import RouteContext
 from serve.schemas import ErrorDetail, PaperId, RecommendResponse, UnprocessableDetail
-from serve.state import Current, State
+from serve.state import CurrentEngine
 
 ATOM = "application/atom+xml"
 LIBRARY_ERRORS = {
@@ -27,10 +28,10 @@ def recommend_router(ctx: RouteContext) -> APIRouter:
     router, requests, cfg = APIRouter(tags=["recommend"], dependencies=ctx.protected), ctx.requests, ctx.cfg
 
     @router.post("/recommend", response_model=RecommendResponse, responses={**ctx.guarded, **LIBRARY_ERRORS})
-    async def recommend(body: requests.recommend, state: State, served: Current) -> RecommendResponse:
+    async def recommend(body: requests.recommend, engine: CurrentEngine) -> Recommendations:
         """Papers like the reader's library (liked ids, texts and/or BibTeX), none of them liked, disliked or
         excluded, from the papers stamped since `since` (every paper when unset)."""
-        return await recommendations(LibraryQuery(**body.model_dump()), state, served)
+        return await engine.recommend(LibraryQuery(**body.model_dump()))
 
     @router.get(
         "/feed.atom",
@@ -44,23 +45,20 @@ def recommend_router(ctx: RouteContext) -> APIRouter:
     )
     async def feed(
         request: Request,
-        state: State,
-        served: Current,
+        engine: CurrentEngine,
         like: Annotated[list[PaperId], Query(min_length=1, max_length=cfg.max_library)],
         since: Annotated[dt.date | None, Query(description="default: the newest harvest's day")] = None,
         k: Annotated[int, Query(ge=1, le=cfg.max_k)] = 20,
     ) -> Response:
         """An Atom feed of the papers like `like` stamped since `since`; the same bundle and query give the same
         ETag, so a feed reader's repeated poll is answered 304 without ranking anything."""
-        tag = hashlib.sha256(f"{served.version} {request.url.query}".encode()).hexdigest()[:32]
+        tag = hashlib.sha256(f"{engine.version} {request.url.query}".encode()).hexdigest()[:32]
         etag = f'"{tag}"'
         headers = {"ETag": etag, "Cache-Control": "max-age=3600"}
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
-        newest = served.bundle.manifest.newest_datestamp
-        since = since or (dt.date.fromisoformat(newest[:10]) if newest else None)
-        answer = await recommendations(LibraryQuery(like=like, since=since, k=k), state, served)
-        built = dt.datetime.fromtimestamp(served.loaded_at, dt.UTC)
-        return Response(atom_feed(answer, str(request.url), served.version, built), media_type=ATOM, headers=headers)
+        answer = await engine.recommend(LibraryQuery(like=like, since=since or engine.newest_day, k=k))
+        built = dt.datetime.fromtimestamp(engine.loaded_at, dt.UTC)
+        return Response(atom_feed(answer, str(request.url), engine.version, built), media_type=ATOM, headers=headers)
 
     return router

@@ -1,0 +1,285 @@
+"""One loaded bundle behind every question: embed, classify, search, recommend, paper look-ups.
+
+The engine owns the bundle and its micro-batcher and answers with the plain results of `results.py`; the server's
+routes only translate HTTP to it and back, and a benchmark or an evaluation can ask it directly
+(`asyncio.run(engine.search_text(...))`). Blocking work (tokenizing, the graph, FAISS, TF-IDF scoring, SQLite
+look-ups) runs in worker threads, so the event loop that awaits it only schedules. A question the bundle cannot
+answer raises `UnknownPaper` or `UnanswerableQuery`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
+
+import faiss
+import numpy as np
+from anyio import to_thread
+
+from arxiv_embed.bundle import Bundle
+from arxiv_embed.data.text import build_text
+from arxiv_embed.engine.batcher import BatchTimes, MicroBatcher
+from arxiv_embed.engine.results import (
+    Categories,
+    CategoryScore,
+    Description,
+    Embedded,
+    Found,
+    Hit,
+    Paper,
+    Recommendations,
+    Recommended,
+)
+from arxiv_embed.errors import UnanswerableQuery, UnknownPaper
+from arxiv_embed.recommend.index_pool import IndexPool
+from arxiv_embed.recommend.library import Library, LibraryQuery, resolve_library
+from arxiv_embed.recommend.methods import Examples, Ranking, Reader, recommend
+from arxiv_embed.search.modes import SEARCH_MODES
+from arxiv_embed.search.papers import PaperRow
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How the engine runs its bundle: micro-batches, search threads, and the largest library it reads."""
+
+    max_tokens: int = 512  # tokens per micro-batch and per onnxruntime call
+    batch_wait_ms: float = 2.0  # how long the micro-batcher waits for concurrent callers to join a batch
+    search_threads: int = 1  # faiss threads per search; concurrent questions already search in parallel
+    max_library: int = 200  # BibTeX entries a library may hold
+
+
+class EngineObserver(Protocol):
+    """What the engine reports as it works (the server's Prometheus collectors)."""
+
+    def texts_submitted(self, count: int) -> None: ...
+
+    def batch_encoded(self, times: BatchTimes) -> None: ...
+
+
+@dataclass(frozen=True)
+class Window:
+    """The papers a recommendation may come from: index positions from `start` on, stamped on or after `since`."""
+
+    start: int
+    since: dt.date | None
+
+    def keeps(self, row: PaperRow) -> bool:
+        """A paper harvested in between but stamped before `since` is left out."""
+        return self.since is None or (row.datestamp or "") >= self.since.isoformat()
+
+
+def paper_of(row: PaperRow) -> Paper:
+    return Paper(id=row.id, title=row.title, category=row.category, date=row.date)
+
+
+class Engine:
+    """One loaded bundle with its own micro-batcher, and how many questions are using it."""
+
+    def __init__(self, bundle: Bundle, cfg: EngineSettings, observer: EngineObserver | None = None) -> None:
+        self.bundle = bundle
+        self.cfg = cfg
+        self.observer = observer
+        self.batcher = MicroBatcher(
+            bundle.encoder, cfg.max_tokens, cfg.batch_wait_ms, observer.batch_encoded if observer else None
+        )
+        self.pool = IndexPool(bundle.index, bundle.searcher.lexical)  # every position; a window narrows it
+        self.in_flight = 0
+        self.loaded_at = int(time.time())
+
+    # lifecycle
+    def start(self) -> None:
+        """Start the micro-batcher on the running event loop."""
+        self.batcher.start()
+
+    async def stop(self) -> None:
+        await self.batcher.stop()
+
+    async def retire(self) -> None:
+        """Stop the batcher once the questions that started on this engine have been answered."""
+        while self.in_flight:
+            await asyncio.sleep(0.05)
+        await self.stop()
+
+    # what is served
+    @property
+    def version(self) -> str:
+        return self.bundle.manifest.version
+
+    @property
+    def dim(self) -> int:
+        return self.bundle.manifest.dim
+
+    @property
+    def newest_day(self) -> dt.date | None:
+        """The day of the newest harvested paper; None before any harvest."""
+        newest = self.bundle.manifest.newest_datestamp
+        return dt.date.fromisoformat(newest[:10]) if newest else None
+
+    def describe(self) -> Description:
+        b, m = self.bundle, self.bundle.manifest
+        return Description(
+            bundle_version=m.version,
+            model_name=m.model_name,
+            onnx_variant=b.encoder.variant,
+            index_type=m.index_type,
+            index_size=m.index_size,
+            corpus_size=m.corpus_size,
+            newest_paper_date=m.newest_datestamp,
+            harvest_shards=m.harvest.shards,
+            dim=m.dim,
+            text_field=m.text_field,
+            search_mode=b.searcher.default_mode,
+            recommend_method=b.recommend.default_method,
+            provenance=m.provenance,
+            metrics=m.metrics,
+            release=b.release,
+            artifact_hashes={name: digest[:12] for name, digest in m.files.items()},
+        )
+
+    # questions
+    async def embed(self, texts: Sequence[str]) -> Embedded:
+        """Unit vectors of the texts, identical to the pipeline's, micro-batched with concurrent callers'."""
+        if self.observer:
+            self.observer.texts_submitted(len(texts))
+        vectors, tokens = await self.batcher.embed(texts)
+        return Embedded(vectors, tokens)
+
+    async def classify(self, title: str, abstract: str, k: int) -> Categories:
+        """The k likeliest primary categories of a paper, with calibrated probabilities."""
+        field = self.bundle.manifest.text_field
+        text = build_text(title, abstract, field)
+        if not text:
+            raise UnanswerableQuery(f"this model reads the {field.replace('_', ' and ')}: send that field")
+        vector = (await self.embed([text])).vectors
+        classifier = self.bundle.classifier
+        probs = (await to_thread.run_sync(classifier.predict_proba, vector, [text]))[0]  # TF-IDF in a thread
+        top = np.argsort(-probs)[:k]
+        scores = [CategoryScore(str(classifier.classes[i]), round(float(probs[i]), 6)) for i in top]
+        return Categories(scores)
+
+    async def search_text(self, text: str, k: int, mode: str | None = None) -> Found:
+        """The k nearest papers to free text in `mode` (the bundle's default when None)."""
+        mode = mode or self.bundle.searcher.default_mode
+        query = (await self.embed([text])).vectors if SEARCH_MODES[mode].encodes else None
+        return Found(mode, await self._nearest(mode, query, text, k, skip_id=None))
+
+    async def search_paper(self, paper_id: str, k: int) -> Found:
+        """The k nearest papers to an indexed paper by its stored vector, the paper itself left out."""
+        position = await to_thread.run_sync(self.bundle.papers.position, paper_id)
+        if position is None:
+            raise UnknownPaper(f"unknown paper id {paper_id!r}")
+        query = self.bundle.index.vector(position)[None, :]
+        return Found("dense", await self._nearest("dense", query, "", k, skip_id=paper_id))
+
+    async def paper(self, paper_id: str) -> Paper:
+        """The stored metadata of one indexed paper."""
+        return await to_thread.run_sync(self._paper, paper_id)
+
+    async def recommend(self, query: LibraryQuery) -> Recommendations:
+        """Papers like the reader's library, none of them liked, disliked or excluded, from the window `since`
+        opens, ranked by the query's method or the one the bundle chose on val."""
+        library = await to_thread.run_sync(
+            resolve_library, query, self.bundle.papers, self.bundle.manifest.text_field, self.cfg.max_library
+        )
+        window = self.window(query.since)
+        method = query.method or self.bundle.recommend.default_method
+        liked_texts = await self._text_examples(library.liked_texts)
+        disliked_texts = await self._text_examples(library.disliked_texts)
+        background = await to_thread.run_sync(self.background)
+
+        def rank() -> list[Recommended]:
+            pool = replace(self.pool, start=window.start)
+            reader = Reader(
+                joined(pool.examples(np.array(library.liked, np.int64)), liked_texts),
+                joined(pool.examples(np.array(library.disliked, np.int64)), disliked_texts),
+                background,
+            )
+            seen = self._seen(library, query)
+            ranking = recommend(method, reader, pool, self.bundle.recommend.ranking, query.k, seen)
+            return self._recommended(pool, reader, ranking, window)
+
+        found = await to_thread.run_sync(self._in_search_thread, rank)
+        return Recommendations(method, query.since, found, library.unused, library.counts())
+
+    # the parts
+    def window(self, since: dt.date | None) -> Window:
+        """Where papers stamped on or after `since` begin; UnanswerableQuery for a date after today (UTC)."""
+        if since is None:
+            return Window(0, None)
+        if since > dt.datetime.now(dt.UTC).date():
+            raise UnanswerableQuery(f"since {since} is in the future")
+        return Window(self.bundle.papers.first_position(since.isoformat()), since)
+
+    @functools.cache  # noqa: B019 - one per engine, and an engine lives as long as its bundle is served
+    def background(self) -> Examples:
+        """The corpus sample that per-reader linear models learn against, drawn once per bundle."""
+        spec = self.bundle.recommend
+        return self.pool.background(spec.negatives, spec.seed)
+
+    def _in_search_thread(self, work: Callable[[], T]) -> T:
+        """Run `work` on the calling (worker) thread with faiss's threads set: OpenMP's count is per thread."""
+        faiss.omp_set_num_threads(self.cfg.search_threads)
+        return work()
+
+    async def _nearest(self, mode: str, query: np.ndarray | None, text: str, k: int, skip_id: str | None) -> list[Hit]:
+        # faiss and numpy release the GIL: searching in a worker thread lets concurrent questions encode meanwhile
+        scores, positions = await to_thread.run_sync(
+            self._in_search_thread, lambda: self.bundle.searcher.run(mode, query, [text], k + 1)
+        )
+        hits = await to_thread.run_sync(self._hits, scores[0], positions[0], skip_id)
+        return hits[:k]
+
+    def _hits(self, scores: np.ndarray, positions: np.ndarray, skip_id: str | None) -> list[Hit]:
+        """Search results labelled from the paper store, best first, without the query paper itself."""
+        found = [(float(s), int(p)) for s, p in zip(scores, positions, strict=True) if p >= 0]
+        rows = self.bundle.papers.rows([p for _, p in found])
+        kept = [(score, row) for (score, _), row in zip(found, rows, strict=True) if row.id != skip_id]
+        return [
+            Hit(row.id, row.title, row.category, row.date, score=round(score, 6), rank=rank)
+            for rank, (score, row) in enumerate(kept, start=1)
+        ]
+
+    def _paper(self, paper_id: str) -> Paper:
+        position = self.bundle.papers.position(paper_id)
+        if position is None:
+            raise UnknownPaper(f"unknown paper id {paper_id!r}")
+        (row,) = self.bundle.papers.rows([position])
+        return paper_of(row)
+
+    async def _text_examples(self, texts: list[str]) -> Examples:
+        features = self.bundle.searcher.features
+        vectors = (await self.embed(texts)).vectors if texts else np.zeros((0, self.bundle.index.d), np.float32)
+        return Examples(vectors, [features.transform(t) for t in texts])
+
+    def _seen(self, library: Library, query: LibraryQuery) -> set[int]:
+        """Positions never recommended: the library's own papers and those the reader has seen."""
+        seen = set(library.liked) | set(library.disliked)
+        return seen | {p for p in map(self.bundle.papers.position, query.exclude) if p is not None}
+
+    def _recommended(self, pool: IndexPool, reader: Reader, ranking: Ranking, window: Window) -> list[Recommended]:
+        """The ranked papers from the paper store, each with its cosine to the nearest liked paper."""
+        scores, positions = ranking
+        if not len(positions):
+            return []
+        similarity = (pool.vectors(positions) @ reader.liked.vectors.T).max(axis=1)
+        rows = self.bundle.papers.rows(positions)
+        kept = [
+            (row, float(score), float(sim))
+            for row, score, sim in zip(rows, scores, similarity, strict=True)
+            if window.keeps(row)
+        ]
+        return [
+            Recommended(row.id, row.title, row.category, row.date, round(score, 6), rank, round(sim, 4))
+            for rank, (row, score, sim) in enumerate(kept, start=1)
+        ]
+
+
+def joined(a: Examples, b: Examples) -> Examples:
+    return Examples(np.vstack([a.vectors, b.vectors]).astype(np.float32), [*a.rows, *b.rows])

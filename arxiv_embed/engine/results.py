@@ -1,0 +1,87 @@
+"""What the engine answers: plain dataclasses, which the server's response models read by attribute."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Paper:
+    id: str
+    title: str
+    category: str
+    date: str | None  # the datestamp of a harvested paper, else the month of its arXiv id
+
+
+@dataclass(frozen=True)
+class Hit(Paper):
+    score: float  # the search mode's score: higher is nearer
+    rank: int  # 1 for the nearest
+
+
+@dataclass(frozen=True)
+class Recommended(Hit):
+    similarity: float  # cosine of its embedding with the nearest liked paper's
+
+
+@dataclass(frozen=True)
+class Embedded:
+    vectors: np.ndarray  # (texts, dim), unit length
+    tokens: int  # tokens the encoder read: special tokens in, truncated ones out
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+
+@dataclass(frozen=True)
+class CategoryScore:
+    category: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Categories:
+    categories: list[CategoryScore]  # most likely first
+
+
+@dataclass(frozen=True)
+class Found:
+    mode: str
+    results: list[Hit]
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    method: str
+    since: dt.date | None
+    results: list[Recommended]
+    unused: list[str]  # BibTeX keys of entries with neither an id in the index nor a title
+    library: dict[str, int]  # liked and disliked papers used, by id and by text
+
+
+@dataclass(frozen=True)
+class Description:
+    """Which bundle the engine serves, how it was built and how it scored (the server's /ready)."""
+
+    bundle_version: str
+    model_name: str
+    onnx_variant: str
+    index_type: str
+    index_size: int
+    corpus_size: int
+    newest_paper_date: str | None
+    harvest_shards: int
+    dim: int
+    text_field: str
+    search_mode: str
+    recommend_method: str
+    provenance: dict[str, Any] | None
+    metrics: dict[str, Any] | None
+    release: dict[str, Any] | None
+    artifact_hashes: dict[str, str]
+    status: str = "ready"
