@@ -116,7 +116,7 @@ def make_manifest(models: ModelFolders, onnx_variant: str) -> Manifest:
         harvest=HarvestContents(
             shards=len(contents["shards"]), removed=contents["removed"], encoder=contents["encoder"]
         ),
-        search=json.loads((models.search / SEARCH_FILE).read_text()),
+        search=json.loads((models.lexical / SEARCH_FILE).read_text()),
         recommend=json.loads((models.recommend / RECOMMEND_FILE).read_text()),
         onnx=json.loads((models.served_onnx / PARITY_FILE).read_text()),
         versions=library_versions(),
@@ -202,7 +202,7 @@ def check_sizes(bundle: Bundle, models: ModelFolders) -> None:
     if bundle.searcher.default_mode not in SEARCH_MODES:
         raise BundleError(
             f"unknown default search mode {bundle.searcher.default_mode!r} in "
-            f"{models.name_of(models.search / SEARCH_FILE)}"
+            f"{models.name_of(models.lexical / SEARCH_FILE)}"
         )
     for what, (found, expected) in checks.items():
         if found != expected:

@@ -67,7 +67,7 @@ class ModelFolders:
         return self.root / "index"
 
     @property
-    def search(self) -> Path:
+    def lexical(self) -> Path:
         """The base index's TF-IDF postings and the search spec (fusion and default mode) chosen on val."""
         return self.root / "lexical"
 

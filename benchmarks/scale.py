@@ -112,7 +112,7 @@ def main() -> None:
 
     shutil.rmtree(opts.work, ignore_errors=True)
     shards, models = opts.work / "vectors", ModelFolders(opts.work / "models")
-    base_dir, postings_dir = models.base_index, models.search
+    base_dir, postings_dir = models.base_index, models.lexical
     for folder in (shards, base_dir, postings_dir):
         folder.mkdir(parents=True)
     start = time.perf_counter()
@@ -140,7 +140,7 @@ def main() -> None:
     features = TfidfFeatures.load(models.classifier)
     no_terms = (np.zeros(0, np.int64), np.zeros(0, np.float32))
     write_postings((no_terms for _ in index_ids), features.size, postings_dir)  # a row per paper, all empty
-    save_search_spec(models.search, Fusion(0.5, 60, 100), "dense")
+    save_search_spec(models.lexical, Fusion(0.5, 60, 100), "dense")
     shutil.copytree(pipeline.recommend, models.recommend)  # the default run's recommendation method
     grow(base_dir, postings_dir, [], features, "title_abstract", models.served_index)  # the served (live) index
     make_manifest(models, "int8").write(models.manifest)

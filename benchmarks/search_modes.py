@@ -58,7 +58,7 @@ def main() -> None:
     limit, queries = (2_000, 20) if opts.tiny else (None, opts.queries)
     models = ModelFolders(opts.models)
     features = TfidfFeatures.load(models.classifier)
-    search_spec = json.loads((models.search / SEARCH_FILE).read_text())
+    search_spec = json.loads((models.lexical / SEARCH_FILE).read_text())
     dim = Manifest.read(models.manifest).dim
     with gzip.open(sample_path(), "rt") as fh:
         rows = (json.loads(line) for _, line in zip(range(limit or 10**9), fh, strict=False))

@@ -57,7 +57,7 @@ FIELD = "title_abstract"
 def copy_bundle(models: ModelFolders, dest: ModelFolders) -> None:
     """The served bundle and the base it grows from, as files of their own (the run's are left untouched)."""
     for source in (
-        *(models.served_onnx, models.classifier, models.search, models.recommend),
+        *(models.served_onnx, models.classifier, models.lexical, models.recommend),
         *(models.base_index, models.served_index),
     ):
         shutil.copytree(source, dest.root / models.name_of(source))
@@ -171,7 +171,7 @@ def default_part(models: ModelFolders, work: Path, new: int, steady_s: float) ->
         info = embed_shard(rows, graphs, variant, FIELD, DEFAULT_MAX_TOKENS, shard_dir)
         embedded = time.perf_counter()
         shard = Shard("0001", shard_dir)
-        grown = grow(live_models.base_index, live_models.search, [shard], features, FIELD, live_models.served_index)
+        grown = grow(live_models.base_index, live_models.lexical, [shard], features, FIELD, live_models.served_index)
         added = time.perf_counter()
         make_manifest(live_models, variant).write(live_models.manifest)
         done = time.perf_counter()
@@ -182,7 +182,7 @@ def default_part(models: ModelFolders, work: Path, new: int, steady_s: float) ->
         proc.wait(timeout=30)
 
     scratch = work / "scratch"
-    grow(live_models.base_index, live_models.search, [shard], features, FIELD, scratch)
+    grow(live_models.base_index, live_models.lexical, [shard], features, FIELD, scratch)
     same_files = all((scratch / f.name).read_bytes() == f.read_bytes() for f in live_models.served_index.iterdir())
     again = embed_shard(rows, graphs, variant, FIELD, DEFAULT_MAX_TOKENS, work / "updates" / "again")
     _, vectors = load_vectors(shard_dir / SHARD_VECTORS)
@@ -256,12 +256,12 @@ def scale_part(scale: Path, pipeline: Path, new: int, queries: int) -> dict:
     recall_before = recall_at_k(VectorIndex(models.served_index).search(probe, 10)[1], exact_base[1], 10)
     features = TfidfFeatures.load(models.classifier)
     start = time.perf_counter()
-    grown = grow(models.base_index, models.search, [Shard("0001", shard_dir)], features, FIELD, models.served_index)
+    grown = grow(models.base_index, models.lexical, [Shard("0001", shard_dir)], features, FIELD, models.served_index)
     seconds = time.perf_counter() - start
     added_scores, added_positions = exact_index(noisy).search(probe, 10)
     truth = merge_top_k(exact_base, added_scores, added_positions + base_size, 10)[1]
     recall_after = recall_at_k(VectorIndex(models.served_index).search(probe, 10)[1], truth, 10)
-    grow(models.base_index, models.search, [], features, FIELD, models.served_index)  # back as it was
+    grow(models.base_index, models.lexical, [], features, FIELD, models.served_index)  # back as it was
     return {
         "index_size": base_size,
         "added": new,

@@ -36,7 +36,7 @@ def main(params: Params) -> dict:
     queries = ValQueries(val, val.texts(field), papers.column("id"), papers.column("category"))
     start = time.perf_counter()
     rows = corpus_rows(LAYOUT.corpus, features, {paper_id: i for i, paper_id in enumerate(queries.corpus_ids)}, field)
-    with atomic_path(models.search, is_dir=True) as tmp:
+    with atomic_path(models.lexical, is_dir=True) as tmp:
         stats = write_postings(rows, features.size, tmp)
         build_seconds = time.perf_counter() - start
         searcher = searcher_over(models, index, tmp, features, Fusion(0.5, cfg.rrf_k, cfg.candidates), "dense")

@@ -29,7 +29,7 @@ def main(params: Params) -> dict:
         raise PipelineError(f"harvest shard {missing[0]} has no {LAYOUT.update(missing[0])}: run dvc repro")
     features = TfidfFeatures.load(models.classifier)
     start = time.perf_counter()
-    report = grow(models.base_index, models.search, shards, features, params.text.field, models.served_index)
+    report = grow(models.base_index, models.lexical, shards, features, params.text.field, models.served_index)
     return {**report, "grow_seconds": round(time.perf_counter() - start, 3)}
 
 

@@ -54,9 +54,9 @@ def test_a_bundle_carries_every_modes_artifacts_and_the_spec(tmp_path: Path) -> 
     names = [models.name_of(f) for f in search_files(models)]
     assert names[-1] == "lexical/search.json" and len(names) == len(set(names))
     assert all(name.startswith(("live_index/postings_", "live_index/rows_")) for name in names[:-1])
-    models.search.mkdir()
-    save_search_spec(models.search, Fusion(0.6, 60, 100), "hybrid", val_p_at_10={"dense": 0.5})
-    spec = json.loads((models.search / "search.json").read_text())
+    models.lexical.mkdir()
+    save_search_spec(models.lexical, Fusion(0.6, 60, 100), "hybrid", val_p_at_10={"dense": 0.5})
+    spec = json.loads((models.lexical / "search.json").read_text())
     assert spec == {
         "default_mode": "hybrid",
         "weight": 0.6,

@@ -192,14 +192,14 @@ class Engine:
         method = query.method or self.bundle.recommend.default_method
         liked_texts = await self._text_examples(library.liked_texts)
         disliked_texts = await self._text_examples(library.disliked_texts)
-        background = await to_thread.run_sync(self.background)
+        negatives = await to_thread.run_sync(self.negatives_sample)
 
         def rank() -> list[Recommended]:
             pool = replace(self.pool, start=window.start)
             reader = Reader(
                 joined(pool.examples(np.array(library.liked, np.int64)), liked_texts),
                 joined(pool.examples(np.array(library.disliked, np.int64)), disliked_texts),
-                background,
+                negatives,
             )
             seen = self._seen(library, query)
             ranking = recommend(method, reader, pool, self.bundle.recommend.ranking, query.k, seen)
@@ -218,10 +218,10 @@ class Engine:
         return Window(self.bundle.papers.first_position(since.isoformat()), since)
 
     @functools.cache  # noqa: B019 - one per engine, and an engine lives as long as its bundle is served
-    def background(self) -> Examples:
+    def negatives_sample(self) -> Examples:
         """The corpus sample that per-reader linear models learn against, drawn once per bundle."""
         spec = self.bundle.recommend
-        return self.pool.background(spec.negatives, spec.seed)
+        return self.pool.negatives(spec.negatives, spec.seed)
 
     def _in_search_thread(self, work: Callable[[], T]) -> T:
         """Run `work` on the calling (worker) thread with faiss's threads set: OpenMP's count is per thread."""

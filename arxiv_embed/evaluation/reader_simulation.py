@@ -85,7 +85,7 @@ def csr_rows(rows: Sequence[SparseRow], n_terms: int) -> sparse.csr_matrix:
 class SimulatedReader:
     liked: np.ndarray  # positions in the library's split
     categories: frozenset[str]
-    background: np.ndarray  # a seeded sample of the library's other papers: the linear models' negatives
+    negatives: np.ndarray  # a seeded sample of the library's other papers that the linear models learn against
 
 
 def simulate_readers(
@@ -104,8 +104,8 @@ def simulate_readers(
         ]
         kept = np.concatenate(liked)
         others = np.setdiff1d(np.arange(len(library)), kept)
-        background = rng.choice(others, min(negatives, len(others)), replace=False)
-        readers.append(SimulatedReader(kept, frozenset(chosen), background))
+        sample = rng.choice(others, min(negatives, len(others)), replace=False)
+        readers.append(SimulatedReader(kept, frozenset(chosen), sample))
     return readers
 
 
@@ -141,7 +141,7 @@ def method_rankers(library: MatrixPool, candidates: MatrixPool, cfg: RankConfig)
 
 def reader_of(library: MatrixPool, simulated: SimulatedReader) -> Reader:
     none = Examples(np.zeros((0, library.embeddings.shape[1]), np.float32), [])
-    return Reader(library.examples(simulated.liked), none, library.examples(simulated.background))
+    return Reader(library.examples(simulated.liked), none, library.examples(simulated.negatives))
 
 
 def evaluate_readers(

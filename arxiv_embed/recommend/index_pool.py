@@ -41,7 +41,7 @@ class IndexPool:
             return Examples(np.zeros((0, self.vector_index.d), np.float32), [])
         return Examples(self.vectors(positions), self.rows(positions))
 
-    def background(self, size: int, seed: int) -> Examples:
+    def negatives(self, size: int, seed: int) -> Examples:
         """A seeded sample of the index's live papers: what a per-reader linear model learns against."""
         rng = np.random.default_rng(seed)
         drawn = rng.choice(

@@ -49,7 +49,7 @@ class Reader:
 
     liked: Examples
     disliked: Examples
-    background: Examples
+    negatives: Examples  # the corpus sample (`recommend.negatives` papers) a per-reader linear model learns against
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def fit_linear(features: np.ndarray, positive: int, alpha: float) -> np.ndarray:
 
 
 def training_rows(reader: Reader) -> tuple[list[Examples], int]:
-    return [reader.liked, reader.disliked, reader.background], len(reader.liked)
+    return [reader.liked, reader.disliked, reader.negatives], len(reader.liked)
 
 
 def lexical_model(reader: Reader, cfg: RankConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:

@@ -117,7 +117,7 @@ SEARCH_MODES: dict[str, SearchMode] = {
 def search_files(models: ModelFolders) -> list[Path]:
     """What search reads beyond the vector index: every mode's artifacts, once each, then the search spec."""
     files = dict.fromkeys(path for mode in SEARCH_MODES.values() for path in mode.files(models))
-    return [*files, models.search / SEARCH_FILE]
+    return [*files, models.lexical / SEARCH_FILE]
 
 
 def save_search_spec(folder: Path, fusion: Fusion, default_mode: str, **record) -> None:
@@ -140,6 +140,6 @@ def searcher_over(
 
 def load_searcher(models: ModelFolders, index: VectorIndex, features: TfidfFeatures) -> Searcher:
     """The searcher over the served `index`, with the fusion and the default mode chosen on val."""
-    spec = json.loads((models.search / SEARCH_FILE).read_text())
+    spec = json.loads((models.lexical / SEARCH_FILE).read_text())
     fusion = Fusion(spec["weight"], spec["rrf_k"], spec["candidates"])
     return searcher_over(models, index, models.served_index, features, fusion, spec["default_mode"])
