@@ -64,4 +64,4 @@ class BundleManifest(Manifest):
     """A bundle's manifest: the files' manifest, the run that built them and their test metrics."""
 
     provenance: dict[str, Any] | None = None  # git commit and experiment; absent from models/manifest.json
-    metrics: dict[str, Any] | None = None  # the headline test metrics of metrics/eval.json
+    metrics: dict[str, Any] | None = None  # the headline test metrics of metrics/evaluate.json

@@ -46,7 +46,7 @@ def run_download(source: Path, work: Path, shard_rows: int) -> dict:
     )
     env = {"PYTHONPATH": str(ROOT), "PATH": str(Path(sys.executable).parent)}
     subprocess.run([sys.executable, "-m", "stages.download"], cwd=work, env=env, check=True, capture_output=True)
-    return json.loads((work / "metrics" / "data.json").read_text())
+    return json.loads((work / "metrics" / "download.json").read_text())
 
 
 def main() -> None:

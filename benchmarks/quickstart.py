@@ -23,6 +23,7 @@ from tools.sample import sample_path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(sys.executable).parents[1]
+STAGES_READ = ("subsample", "evaluate")  # whose metrics the report quotes
 
 
 def main() -> None:
@@ -36,8 +37,8 @@ def main() -> None:
         if proc.returncode:
             raise SystemExit(f"error: make quickstart failed:\n{proc.stderr[-3000:]}")
         answer = answer_in(proc.stdout)
-        metrics = {name: json.loads((clone / "metrics" / f"{name}.json").read_text()) for name in ("subsample", "eval")}
-    # each stage that ran logs `<metrics name> INFO done in <seconds>s`
+        metrics = {name: json.loads((clone / "metrics" / f"{name}.json").read_text()) for name in STAGES_READ}
+    # each stage that ran logs `<stage> INFO done in <seconds>s`
     stage_seconds = {name: float(s) for name, s in re.findall(r" (\w+) INFO done in ([\d.]+)s", proc.stderr)}
     report(
         "quickstart",
@@ -47,7 +48,7 @@ def main() -> None:
             "seconds_to_answer": round(seconds, 1),
             "stage_seconds": stage_seconds,
             "corpus_papers": metrics["subsample"]["corpus_papers"],
-            "p@10": metrics["eval"]["p@10"],
+            "p@10": metrics["evaluate"]["p@10"],
             "question": "Quantum error correction with surface codes under biased noise",
             "answer": [{k: hit[k] for k in ("id", "title", "category")} for hit in answer["results"]],
         },

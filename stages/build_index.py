@@ -33,4 +33,4 @@ def main(params: Params) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("index", main, Params)
+    run_stage("build_index", main, Params)

@@ -3,7 +3,7 @@
 models/bundle is one DVC out and the artifact `arxiv-embed` of dvc.yaml: what `gto register` versions,
 `dvc artifacts get` fetches and the image serves. Its manifest is models/manifest.json (the files and their
 hashes, which the evaluate stage loaded) plus `provenance` (git commit, experiment) and `metrics` (the headline
-test numbers of metrics/eval.json, which must have evaluated these very files).
+test numbers of metrics/evaluate.json, which must have evaluated these very files).
 """
 
 import json
@@ -23,7 +23,7 @@ class Params:
 
 
 def main(params: Params) -> dict:
-    models, eval_file = LAYOUT.models, LAYOUT.stage_metrics("eval")
+    models, eval_file = LAYOUT.models, LAYOUT.stage_metrics("evaluate")
     manifest = Manifest.read(models.manifest)
     evaluation = json.loads(eval_file.read_text())
     if evaluation.get("bundle_version") != manifest.version:

@@ -42,4 +42,4 @@ def main(params: Params) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("data", main, Params)
+    run_stage("download", main, Params)

@@ -2,7 +2,7 @@
 
 Test papers are the queries, encoded as the server encodes them; they search the served corpus in every mode,
 each query paper itself excluded (`arxiv_embed.evaluation.served_quality`). The top-level P@k are the served
-default mode's. Every number goes to metrics/eval.json; the headline ones and the plots go through DVCLive.
+default mode's. Every number goes to metrics/evaluate.json; the headline ones and the plots go through DVCLive.
 """
 
 from dataclasses import dataclass
@@ -57,4 +57,4 @@ def main(params: Params) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("eval", main, Params)
+    run_stage("evaluate", main, Params)

@@ -38,4 +38,4 @@ def main(params: Params) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("onnx", main, Params)
+    run_stage("export_onnx", main, Params)

@@ -46,4 +46,4 @@ def main(params: Params) -> dict | None:
 
 
 if __name__ == "__main__":
-    run_stage("train", main, Params)
+    run_stage("finetune", main, Params)

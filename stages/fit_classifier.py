@@ -37,4 +37,4 @@ def main(params: Params) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("classifier", main, Params)
+    run_stage("fit_classifier", main, Params)

@@ -57,4 +57,4 @@ def main(params: Params) -> dict:
 
 
 if __name__ == "__main__":
-    run_stage("lexical", main, Params)
+    run_stage("lexical_index", main, Params)

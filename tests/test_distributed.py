@@ -51,7 +51,7 @@ def tokenized(tiny_rows: list[dict], tmp_path_factory) -> Path:
 
 
 def finetune(work: Path, processes: int) -> tuple[dict, pd.DataFrame]:
-    for out in ("models", "metrics/train.json", LOSS_CURVE):
+    for out in ("models", "metrics/finetune.json", LOSS_CURVE):
         assert not (work / out).is_file()
     run(
         ["torchrun", "--standalone", f"--nproc_per_node={processes}", "-m", "stages.finetune"],
@@ -59,9 +59,9 @@ def finetune(work: Path, processes: int) -> tuple[dict, pd.DataFrame]:
         env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
         timeout=600,
     )
-    metrics = json.loads((work / "metrics/train.json").read_text())
+    metrics = json.loads((work / "metrics/finetune.json").read_text())
     curve = pd.read_csv(work / LOSS_CURVE, sep="\t")
-    (work / "metrics/train.json").unlink()
+    (work / "metrics/finetune.json").unlink()
     shutil.rmtree(work / "dvclive")
     return metrics, curve
 

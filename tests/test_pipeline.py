@@ -68,14 +68,14 @@ def stages_run(output: str) -> set[str]:
 def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> None:
     for out in OUTS:
         assert (pipeline_repo / out).is_file(), out
-    data = metrics(pipeline_repo, "data")
+    data = metrics(pipeline_repo, "download")
     assert data["papers"] == len(tiny_rows) and data["skipped"] == 0 and data["shards"] == 3
     sub = metrics(pipeline_repo, "subsample")
     assert sub["categories"] == 5 and sub["train_papers"] + sub["val_papers"] + sub["test_papers"] == len(tiny_rows)
     assert sub["corpus_papers"] == len(tiny_rows)
     embed = metrics(pipeline_repo, "embed")
     assert embed == {**embed, "engine": "local", "encoder": "onnx-int8", "corpus_vectors": len(tiny_rows)}
-    train = metrics(pipeline_repo, "train")
+    train = metrics(pipeline_repo, "finetune")
     assert train["rows"] == 48 and train["final_loss"] is not None and train["device"] == "cpu"
     assert train["world_size"] == 1 and train["texts_per_second"] > 0
     assert {"torch", "sentence-transformers", "transformers"} <= set(train["versions"])
@@ -90,9 +90,9 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     assert steps["loss"] == steps["learning_rate"] == list(range(live["step"]))
     assert round(live["loss"], 4) == train["final_loss"]  # what `dvc exp show` lists: the last step's
     assert any((pipeline_repo / "wandb").glob("offline-run-*")), "W&B logs offline by default"
-    onnx = metrics(pipeline_repo, "onnx")
+    onnx = metrics(pipeline_repo, "export_onnx")
     assert onnx["fp32_min_cosine"] >= 0.999
-    ev = metrics(pipeline_repo, "eval")
+    ev = metrics(pipeline_repo, "evaluate")
     assert set(ev) >= {"p@1", "p@5", "p@10", "mrr@10", "accuracy", "macro_f1", "seconds"}
     assert ev["corpus"] == len(tiny_rows) and ev["onnx_variant"] == "int8"
     assert {"onnxruntime", "faiss-cpu", "scikit-learn"} <= set(ev["versions"])
@@ -109,7 +109,7 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     assert adapter["epochs"] > 0 and adapter["train_vectors"] == sub["train_papers"] and adapter["dim"] == ev["dim"]
     for check in ("fp32_vs_stored", "int8_vs_stored", "torch_vs_fp32"):  # queries and the index: the same layers
         assert adapter["parity"][check]["min_cosine"] >= 0.999, check
-    lexical = metrics(pipeline_repo, "lexical")
+    lexical = metrics(pipeline_repo, "lexical_index")
     assert lexical["default_mode"] == ev["search_mode"] and lexical["papers"] == len(tiny_rows)
     assert lexical[f"val_p@10_{lexical['default_mode']}"] == max(lexical[f"val_p@10_{m}"] for m in ev["modes"])
     live = metrics(pipeline_repo, "live_index")  # no harvest yet: the base as it is
@@ -119,7 +119,7 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     base = metrics(pipeline_repo, "baseline")
     assert set(base) >= {"p@10", "p@10_lo", "accuracy", "accuracy_hi", "macro_f1", "p@10_any_category"}
     assert base["corpus"] == len(tiny_rows)
-    clf = metrics(pipeline_repo, "classifier")
+    clf = metrics(pipeline_repo, "fit_classifier")
     # the blend is chosen on val among weights that include either model alone
     assert clf["val_accuracy"] >= max(clf["val_embedding_accuracy"], clf["val_tfidf_accuracy"])
     assert clf["embedding_weight"] == ev["embedding_weight"]
@@ -137,7 +137,7 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     assert len(json.loads((live / "plots/sklearn/confusion.json").read_text())) == ev["queries"]
     assert (pipeline_repo / "metrics" / "embedding_map.png").read_bytes().startswith(b"\x89PNG")
     shown = run(["dvc", "metrics", "show", "--json"], pipeline_repo).stdout
-    assert "metrics/baseline.json" in shown and "metrics/eval.json" in shown
+    assert "metrics/baseline.json" in shown and "metrics/evaluate.json" in shown
 
 
 def test_second_repro_changes_nothing(pipeline_repo: Path) -> None:
@@ -151,7 +151,7 @@ def test_the_suite_stays_green_after_a_run_of_ones_own(pipeline_repo: Path) -> N
     params and metrics in the workspace (uncommitted, as `make repro-sample` does); the checks of the generated
     pages and params compare against git's copy, so they still pass in that checkout."""
     changed = run(["git", "status", "--porcelain", "--", "params.yaml", "metrics"], pipeline_repo).stdout
-    assert "params.yaml" in changed and "metrics/eval.json" in changed, changed
+    assert "params.yaml" in changed and "metrics/evaluate.json" in changed, changed
     checks = ["tests/test_docs.py", "tests/test_params.py::test_committed_params_equal_composition"]
     out = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *checks], pipeline_repo, timeout=600)
     assert " passed" in out.stdout and "failed" not in out.stdout, out.stdout[-3000:]
@@ -189,7 +189,7 @@ def test_pull_request_comment_compares_two_real_runs(pipeline_repo: Path) -> Non
     body = run(
         [sys.executable, "-m", "tools.pr_comment", "--base", "HEAD"], pipeline_repo, env={"PYTHONPATH": str(ROOT)}
     ).stdout
-    assert "metrics/classifier.json" in body and "val_log_loss_uncalibrated" in body
+    assert "metrics/fit_classifier.json" in body and "val_log_loss_uncalibrated" in body
     assert "classifier.C" in body and "| 10" in body
     assert "| k | HEAD | this PR | change |" in body and "| step | HEAD | this PR | change |" in body
 
@@ -197,7 +197,7 @@ def test_pull_request_comment_compares_two_real_runs(pipeline_repo: Path) -> Non
 def test_experiment_table_from_dvc_exp_show(pipeline_repo: Path) -> None:
     shown = run(["dvc", "exp", "show", "--json"], pipeline_repo).stdout
     table = run([sys.executable, "-m", "tools.exp_table"], ROOT, input=shown).stdout
-    p10 = metrics(pipeline_repo, "eval")["p@10"]
+    p10 = metrics(pipeline_repo, "evaluate")["p@10"]
     assert "| TF-IDF + linear model (baseline stage) |" in table
     assert any(line.startswith("| workspace |") and f"{p10:.4f}" in line for line in table.splitlines()), table
     saved = pipeline_repo / "experiments.json"  # what the docs' tables read: the same rows, kept in git
@@ -206,7 +206,7 @@ def test_experiment_table_from_dvc_exp_show(pipeline_repo: Path) -> None:
     assert again == run([sys.executable, "-m", "tools.exp_table", "-n", "workspace"], ROOT, input=shown).stdout
     # --add: an experiment of another clone goes beside the kept ones, replacing only its own name
     kept = json.loads(saved.read_text())
-    assert {"metrics/train.json", "metrics/embed.json"} <= set(kept[0]["data"]["metrics"])  # a run's cost
+    assert {"metrics/finetune.json", "metrics/embed.json"} <= set(kept[0]["data"]["metrics"])  # a run's cost
     saved.write_text(json.dumps([{**kept[0], "rev": "elsewhere", "name": "elsewhere"}, kept[0]]))
     run([sys.executable, "-m", "tools.exp_table", "-n", "workspace", "--add", str(saved)], ROOT, input=shown)
     assert [e["name"] for e in json.loads(saved.read_text())] == ["elsewhere", "workspace"]
@@ -316,11 +316,11 @@ def test_two_queued_experiments_run_at_once_without_touching_each_other(pipeline
     assert (pipeline_repo / "dvc.lock").read_text() == workspace
     assert "up to date" in run(["dvc", "status"], pipeline_repo).stdout
     shown = json.loads(run(["dvc", "exp", "show", "--json"], pipeline_repo).stdout)
-    results = {name: data["metrics"]["metrics/classifier.json"]["data"] for name, data in experiments(shown)}
+    results = {name: data["metrics"]["metrics/fit_classifier.json"]["data"] for name, data in experiments(shown)}
     assert results["c-small"] != results["c-large"]
     set_params(pipeline_repo, {"classifier": {"C": 3.0}})
     run(["dvc", "repro"], pipeline_repo)
-    serial = metrics(pipeline_repo, "classifier")
+    serial = metrics(pipeline_repo, "fit_classifier")
     assert {k: v for k, v in results["c-large"].items() if k != "seconds"} == {
         k: v for k, v in serial.items() if k != "seconds"
     }

@@ -90,7 +90,7 @@ def test_prod_fetches_the_bundle_of_the_version_it_points_at(registry, tmp_path:
     assert prod["provenance"]["experiment"] == "narrow-c"  # the last one registered, at HEAD
     assert prod["release"]["version"] == registered["narrow-c"] and prod["release"]["stage"] == "prod"
     assert prod["release"]["commit"] == sh(["git", "rev-parse", "HEAD"], repo).strip()
-    assert prod["metrics"]["p@10"] == json.loads((repo / "metrics/eval.json").read_text())["p@10"]
+    assert prod["metrics"]["p@10"] == json.loads((repo / "metrics/evaluate.json").read_text())["p@10"]
 
     sh(["gto", "assign", "arxiv-embed", "--version", registered["wide-c"], "--stage", "prod"], repo)  # rollback
     rolled_back = fetch_prod(repo, tmp_path / "clone")
@@ -109,7 +109,7 @@ def test_dvc_shows_the_dvclive_metrics_and_overlays_two_versions_loss_curves(reg
     repo, registered = registry
     shown = json.loads(sh(["dvc", "exp", "show", "--json"], repo))[0]["data"]["metrics"]
     assert shown["dvclive/finetune/metrics.json"]["data"]["loss"] > 0
-    assert shown["dvclive/evaluate/metrics.json"]["data"]["p@10"] == shown["metrics/eval.json"]["data"]["p@10"]
+    assert shown["dvclive/evaluate/metrics.json"]["data"]["p@10"] == shown["metrics/evaluate.json"]["data"]["p@10"]
     tags = [f"arxiv-embed@{registered[name]}" for name in EXPERIMENTS]
     loss = "dvclive/finetune/plots/metrics/loss.tsv"
     plots = json.loads(sh(["dvc", "plots", "diff", *tags, "--targets", loss, "--json"], repo))["data"][loss][0]

@@ -52,9 +52,9 @@ def test_ray_engine_gives_the_local_engines_vectors(ray_repo: Path, tmp_path: Pa
 
 
 def test_ivfpq_index_is_evaluated_and_served(ray_repo: Path) -> None:
-    index = json.loads((ray_repo / "metrics/index.json").read_text())
+    index = json.loads((ray_repo / "metrics/build_index.json").read_text())
     assert index["type"] == "ivfpq" and index["rerank"] == 30 and "vectors_f16.npy" in index["bytes"]
-    ev = json.loads((ray_repo / "metrics/eval.json").read_text())
+    ev = json.loads((ray_repo / "metrics/evaluate.json").read_text())
     assert ev["index_type"] == "ivfpq" and ev["index_recall@10"] >= 0.95 and ev["onnx_variant"] == "fp32"
     with TestClient(create_app(cfg=Settings(models_dir=str(ray_repo / "models")))) as client:
         ready = client.get("/ready").json()

@@ -55,7 +55,7 @@ def test_health_ready_and_page(client: TestClient, pipeline_repo: Path) -> None:
     commit = run(["git", "rev-parse", "HEAD"], pipeline_repo).stdout.strip()
     # the run that built it: the plain repro, or an experiment whose bundle the run cache restored (test_pipeline)
     assert ready["provenance"] == {**ready["provenance"], "git_commit": commit, "git_dirty": True}
-    evaluation = json.loads((pipeline_repo / "metrics/eval.json").read_text())
+    evaluation = json.loads((pipeline_repo / "metrics/evaluate.json").read_text())
     assert (
         ready["metrics"]["p@10"] == evaluation["p@10"] and ready["metrics"]["accuracy_lo"] == evaluation["accuracy_lo"]
     )

@@ -49,12 +49,12 @@ def test_malformed_rows_are_skipped_and_counted(tiny_rows: list[dict], tmp_path:
 
 
 def test_download_stage_finishes_a_mixed_source_and_reports_the_bad_rows(tiny_rows: list[dict], tmp_path: Path) -> None:
-    """The real stage under `dvc repro`: the good rows land in the shards, the bad ones in metrics/data.json."""
+    """The real stage under `dvc repro`: the good rows land in the shards, the bad ones in metrics/download.json."""
     source = write_mixed_source(tmp_path / "mixed.jsonl", tiny_rows[:30])
     repo = copy_repo(tmp_path / "repo")
     set_params(repo, {"data": {"source": str(source), "shard_rows": 20}})
     run(["dvc", "repro", "--single-item", "download"], repo)
-    data = json.loads((repo / "metrics" / "data.json").read_text())
+    data = json.loads((repo / "metrics" / "download.json").read_text())
     assert (data["papers"], data["skipped"], data["skipped_by_reason"]) == (30, 6, BAD_ROWS)
     assert pd.read_parquet(repo / "data" / "raw")["id"].tolist() == [r["id"] for r in tiny_rows[:30]]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,15 @@ def test_an_edit_to_an_imported_module_makes_dvc_status_name_every_stage_that_im
         path.write_text(original)
     assert set(changed) == importers
     assert json.loads(run(["dvc", "status", "--json"], pipeline_repo).stdout) == {}
+
+
+def test_each_stage_writes_its_metrics_under_its_own_name() -> None:
+    """metrics/<stage>.json and `dvc metrics diff` name the stage that wrote the numbers."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name, entry in stages.items():
+        stage = entry.get("do", entry)
+        script = ROOT / (stage["cmd"].split("-m ", 1)[1].split()[0].replace(".", "/") + ".py")
+        assert re.findall(r'run_stage\(f?"([a-z_]+)', script.read_text()) == [name], script
+        metrics = {next(iter(m)) if isinstance(m, dict) else m for m in stage.get("metrics", [])}
+        ours = {m for m in metrics if m.startswith("metrics/")}
+        assert ours <= {f"metrics/{name}.json", f"metrics/{name}/${{item}}.json"}, ours

@@ -27,9 +27,9 @@ from pathlib import Path
 from arxiv_embed.atomic import write_json
 from arxiv_embed.layout import LAYOUT
 
-EVAL, BASELINE = LAYOUT.stage_metrics("eval").as_posix(), LAYOUT.stage_metrics("baseline").as_posix()
-KEPT = (EVAL, BASELINE, *(LAYOUT.stage_metrics(s).as_posix() for s in ("train", "embed")))  # quality, and its cost
-# column: (key in eval.json, key in baseline.json or None, shown with its interval); "/" reads nested keys
+EVAL, BASELINE = LAYOUT.stage_metrics("evaluate").as_posix(), LAYOUT.stage_metrics("baseline").as_posix()
+KEPT = (EVAL, BASELINE, *(LAYOUT.stage_metrics(s).as_posix() for s in ("finetune", "embed")))  # quality, and its cost
+# column: (key in evaluate.json, key in baseline.json or None, shown with its interval); "/" reads nested keys
 COLUMNS = {
     "P@1 dense": ("modes/dense/p@1", "p@1", False),
     "P@10 dense [95% CI]": ("modes/dense/p@10", "p@10", True),

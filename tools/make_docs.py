@@ -3,7 +3,7 @@
     python -m tools.make_docs            # write README.md and docs/*.md (make docs)
     python -m tools.make_docs --check    # exit 1 naming the pages that differ from what would be written
 
-A template sees `m`, every metrics/*.json by file name (`m.eval["p@10"]`, `m.bench_scale.server`), `p`, the
+A template sees `m`, every metrics/*.json by file name (`m.evaluate["p@10"]`, `m.bench_scale.server`), `p`, the
 committed params.yaml, `s`, the server's default settings, the experiments of metrics/experiments.json, and a
 few formatting helpers. A key that is not in the JSON stops the render (StrictUndefined), so a page cannot quote
 a number that no run wrote.
