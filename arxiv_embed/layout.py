@@ -175,9 +175,14 @@ class Layout:
     def harvest_shard(self, shard: str) -> Path:
         return self.harvest / f"{shard}.parquet"
 
+    @property
+    def updates(self) -> Path:
+        """One folder a harvest shard, each the out of its embed_harvest stage; the live_index stage reads them all."""
+        return self.root / "data" / "updates"
+
     def update(self, shard: str) -> Path:
         """A harvest shard's papers and served vectors (the embed_harvest@<shard> stage)."""
-        return self.root / "data" / "updates" / shard
+        return self.updates / shard
 
     def bench_work(self, benchmark: str) -> Path:
         """A benchmark's scratch folder (synthetic corpora, caches): never a DVC out."""

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import yaml
 
+from arxiv_embed.classify.classifier import CLASSIFIER_FILES
+from arxiv_embed.data.subsample import SPLITS
 from arxiv_embed.layout import LAYOUT, AdapterFolder, Layout, ModelFolders
+from arxiv_embed.search.lexical import LEXICAL_FILES
+from arxiv_embed.search.modes import SEARCH_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ("arxiv_embed", "stages", "serve", "benchmarks", "tools")
@@ -67,20 +71,43 @@ def layout_paths(layout: Layout) -> set[str]:
     return found
 
 
-def test_dvc_yaml_outs_are_layout_paths() -> None:
+def named_files(layout: Layout, stages: list[str]) -> set[str]:
+    """The files a stage's layout path is called for, and those inside a models folder that their writing module
+    names, as dvc.yaml spells them."""
+    models, item = layout.models, "${item}"
+    plots = {n for p in (ROOT / "stages").glob("*.py") for n in re.findall(r'LAYOUT\.plot\("(\w+)"\)', p.read_text())}
+    files = [
+        *(f(split) for f in (layout.split, layout.split_vectors, layout.adapted_split) for split in SPLITS),
+        *(layout.stage_metrics(stage) for stage in stages),
+        *(layout.plot(name) for name in plots),
+        layout.harvest_shard(item),
+        layout.update(item),
+        layout.stage_metrics(f"embed_harvest/{item}"),
+        *(models.lexical / name for name in (*LEXICAL_FILES, SEARCH_FILE)),
+        *(models.classifier / name for name in CLASSIFIER_FILES),
+    ]
+    return {f.as_posix() for f in files}
+
+
+def test_every_path_dvc_yaml_names_is_the_layouts() -> None:
+    """deps, outs, metrics and plots: a path dvc.yaml spells on its own would drift from the code's."""
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    named = layout_paths(LAYOUT)
-    outs = []
-    for stage in stages.values():
-        for out in stage.get("outs", []):
-            outs.append(next(iter(out)) if isinstance(out, dict) else out)
-    plain = [o for o in outs if not o.startswith(LAYOUT.metrics.as_posix()) and "${" not in o]
-    assert plain and set(plain) <= named, sorted(set(plain) - named)
+    named = layout_paths(LAYOUT) | named_files(LAYOUT, list(stages))
+    dvclive = tuple(f"{LAYOUT.stage_dvclive(stage).as_posix()}/" for stage in stages)
+    spelled = set()
+    for entry in stages.values():
+        stage = entry.get("do", entry)
+        for key in ("deps", "outs", "metrics", "plots"):
+            spelled |= {next(iter(p)) if isinstance(p, dict) else p for p in stage.get(key, [])}
+    ours = {p for p in spelled if not p.startswith(("arxiv_embed/", "stages/", "${data.source}"))}
+    assert {p for p in ours if p.endswith(".json") and p.startswith("models/")}  # the check reaches into folders
+    unnamed = {p for p in ours if not p.startswith(dvclive)} - named
+    assert not unnamed, sorted(unnamed)
 
 
 def test_a_bundle_names_its_files_as_the_models_folder_does(tmp_path: Path) -> None:
     pipeline, bundle = Layout(tmp_path).models, ModelFolders(tmp_path / "elsewhere")
-    for folder in (ModelFolders.served_onnx, ModelFolders.classifier, ModelFolders.served_index, ModelFolders.search):
+    for folder in (ModelFolders.served_onnx, ModelFolders.classifier, ModelFolders.served_index, ModelFolders.lexical):
         assert pipeline.name_of(folder.fget(pipeline)) == bundle.name_of(folder.fget(bundle))
     assert pipeline.name_of(pipeline.served_onnx) == "adapter/onnx"  # what every released manifest lists
     assert pipeline.name_of(pipeline.served_index) == "live_index"
