@@ -66,13 +66,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = ModelFolders(Path(tmp))
         folder = scratch.served_index
-        for made in (folder, scratch.search):
+        for made in (folder, scratch.lexical):
             made.mkdir()
         start = time.perf_counter()
         stats = write_postings((features.transform(t) for t in tqdm(texts, desc="tf-idf")), features.size, folder)
         build_seconds = time.perf_counter() - start
         sizes = {name: (folder / name).stat().st_size for name in LEXICAL_FILES}
-        (scratch.search / SEARCH_FILE).write_text(json.dumps(search_spec))
+        (scratch.lexical / SEARCH_FILE).write_text(json.dumps(search_spec))
         searcher = load_searcher(scratch, flat_index(folder, len(texts), dim), features)
         rng = np.random.default_rng(1)
         picked = rng.choice(len(texts), queries, replace=False)
