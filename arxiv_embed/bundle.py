@@ -29,13 +29,14 @@ from arxiv_embed.encode.onnx_encoder import (
     TOKENIZER_FILE,
     OnnxEncoder,
 )
+from arxiv_embed.encode.parity_report import ParityReport
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.hashing import sha256
 from arxiv_embed.layout import ModelFolders
 from arxiv_embed.manifest import BundleManifest, HarvestContents, Manifest
 from arxiv_embed.recommend.spec import RECOMMEND_FILE, RecommendSpec
 from arxiv_embed.search.index import CONTENTS_FILE, INDEX_CONFIG_FILE, INDEX_FILE, RERANK_FILE, VectorIndex
-from arxiv_embed.search.modes import SEARCH_FILE, SEARCH_MODES, Searcher, load_searcher, search_files
+from arxiv_embed.search.modes import SEARCH_FILE, SEARCH_MODES, Searcher, SearchSpec, load_searcher, search_files
 from arxiv_embed.search.papers import PAPERS_FILE, REMOVED_FILE, PaperStore
 from arxiv_embed.versions import library_versions
 
@@ -116,9 +117,9 @@ def make_manifest(models: ModelFolders, onnx_variant: str) -> Manifest:
         harvest=HarvestContents(
             shards=len(contents["shards"]), removed=contents["removed"], encoder=contents["encoder"]
         ),
-        search=json.loads((models.lexical / SEARCH_FILE).read_text()),
-        recommend=json.loads((models.recommend / RECOMMEND_FILE).read_text()),
-        onnx=json.loads((models.served_onnx / PARITY_FILE).read_text()),
+        search=SearchSpec.load(models.lexical),
+        recommend=RecommendSpec.load(models.recommend),
+        onnx=ParityReport.load(models.served_onnx),
         versions=library_versions(),
         files=hashes,
     )
@@ -157,6 +158,13 @@ class Bundle:
     recommend: RecommendSpec  # the method chosen on val for readers' libraries
 
 
+def first_problem(err: ValidationError) -> str:
+    """A validation error in one line: where, and what."""
+    problem = err.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"]) or "the top level"
+    return f"{where}: {problem['msg']}"
+
+
 def read_verified_manifest(models: ModelFolders) -> BundleManifest:
     """The manifest, once every file it lists is there with its hash."""
     if not models.manifest.is_file():
@@ -164,9 +172,7 @@ def read_verified_manifest(models: ModelFolders) -> BundleManifest:
     try:
         manifest = BundleManifest.read(models.manifest)
     except ValidationError as err:
-        problem = err.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "the top level"
-        raise BundleError(f"{models.manifest} is not a manifest: {where}: {problem['msg']}") from None
+        raise BundleError(f"{models.manifest} is not a manifest: {first_problem(err)}") from None
     for name, expected in manifest.files.items():
         path = models.root / name
         if not path.is_file():
@@ -221,13 +227,7 @@ def load_bundle(folder: str | os.PathLike, options: LoadOptions = LoadOptions())
     papers = PaperStore(models.served_index / PAPERS_FILE)
     searcher = load_searcher(models, index, classifier.features)
     release = json.loads(models.release.read_text()) if models.release.is_file() else None
-    try:
-        recommend = RecommendSpec.load(models.recommend)
-    except (KeyError, ValueError) as err:
-        raise BundleError(
-            f"{models.name_of(models.recommend / RECOMMEND_FILE)} is not a recommendation spec: {err}"
-        ) from None
-    bundle = Bundle(manifest, release, encoder, classifier, index, papers, searcher, recommend)
+    bundle = Bundle(manifest, release, encoder, classifier, index, papers, searcher, manifest.recommend)
     check_sizes(bundle, models)
     log.info("loaded bundle: %s, %d papers, %s encoder", manifest.model_name, index.ntotal, variant)
     return bundle

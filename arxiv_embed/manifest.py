@@ -13,6 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from arxiv_embed.atomic import write_json
+from arxiv_embed.encode.parity_report import ParityReport
+from arxiv_embed.recommend.spec import RecommendSpec
+from arxiv_embed.search.modes import SearchSpec
 
 
 class HarvestContents(BaseModel):
@@ -41,9 +44,9 @@ class Manifest(BaseModel):
     corpus_size: int  # papers that search can return: the index less the withdrawn and replaced
     newest_datestamp: str | None  # of the newest harvested paper; None before any harvest
     harvest: HarvestContents
-    search: dict[str, Any]  # the search spec chosen on val: default mode, fusion, val P@10 per mode
-    recommend: dict[str, Any]  # the recommendation method chosen on val, its settings and val P@10 per method
-    onnx: dict[str, Any]  # the export and adapter stages' parity report
+    search: SearchSpec  # chosen on val: default mode, fusion, val P@10 per mode
+    recommend: RecommendSpec  # chosen on val: the method, its settings and val P@10 per method
+    onnx: ParityReport  # the served graphs' parity: the export stage's report and the adapter stage's
     versions: dict[str, str]  # of the libraries whose numerics the files depend on
     files: dict[str, str]  # bundle-relative name -> sha256
 
@@ -52,12 +55,12 @@ class Manifest(BaseModel):
         return cls.model_validate_json(path.read_text())
 
     def write(self, path: Path) -> None:
-        write_json(path, self.model_dump(mode="json"))
+        write_json(path, self.model_dump(mode="json", by_alias=True))
 
     @property
     def int8_ok(self) -> bool:
         """Whether the int8 graph passed its parity bars (export and, after an adapter, against fp32)."""
-        return bool(self.onnx.get("int8_ok", False))
+        return self.onnx.int8_ok
 
 
 class BundleManifest(Manifest):

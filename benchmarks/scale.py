@@ -36,7 +36,7 @@ from arxiv_embed.metrics import recall_at_k
 from arxiv_embed.search.index import IndexConfig, VectorIndex, build_index, exact_top_k
 from arxiv_embed.search.lexical import write_postings
 from arxiv_embed.search.live_index import grow
-from arxiv_embed.search.modes import Fusion, save_search_spec
+from arxiv_embed.search.modes import Fusion, SearchSpec
 from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from benchmarks.common import report
 from benchmarks.http_load import load
@@ -140,7 +140,7 @@ def main() -> None:
     features = TfidfFeatures.load(models.classifier)
     no_terms = (np.zeros(0, np.int64), np.zeros(0, np.float32))
     write_postings((no_terms for _ in index_ids), features.size, postings_dir)  # a row per paper, all empty
-    save_search_spec(models.lexical, Fusion(0.5, 60, 100), "dense")
+    SearchSpec.of(Fusion(0.5, 60, 100), "dense").save(models.lexical)
     shutil.copytree(pipeline.recommend, models.recommend)  # the default run's recommendation method
     grow(base_dir, postings_dir, [], features, "title_abstract", models.served_index)  # the served (live) index
     make_manifest(models, "int8").write(models.manifest)

@@ -31,10 +31,9 @@ class Params:
 
 def main(params: Params) -> dict:
     train, val = (split_vectors(LAYOUT.split_vectors(s), LAYOUT.split(s)) for s in ("train", "val"))
-    adapter, curve, start = None, [], time.perf_counter()
-    if params.adapter.epochs:
-        adapter, curve = train_adapter(train.vectors, train.labels, params.adapter)
-    seconds = time.perf_counter() - start if adapter else 0.0
+    start = time.perf_counter()
+    adapter, curve = train_adapter(train.vectors, train.labels, params.adapter)
+    seconds = time.perf_counter() - start
     texts, _ = parity_sample(LAYOUT.split("val"), params.onnx.parity_texts, params.text.field)
     exported, encoder = LAYOUT.models.exported_onnx, LAYOUT.models.encoder
     with atomic_path(LAYOUT.adapted, is_dir=True) as vectors, atomic_path(LAYOUT.models.adapter.root, True) as out:
@@ -42,7 +41,7 @@ def main(params: Params) -> dict:
         parity = write_served_models(AdapterFolder(out), adapter, exported, encoder, texts, params.onnx)
     with atomic_path(LAYOUT.plot("adapter_loss")) as tmp:
         pd.DataFrame(curve, columns=["epoch", "loss"]).to_csv(tmp, index=False)
-    after = [adapter.apply(s.vectors) if adapter else s.vectors for s in (val, train)]
+    after = [adapter.apply(s.vectors) for s in (val, train)]
     return {
         "epochs": params.adapter.epochs,
         "dim": after[1].shape[1],

@@ -5,14 +5,13 @@ papers and a new encoder re-embeds every shard. The out is the shard's rows (del
 of its papers row for row, and which graph made them.
 """
 
-import json
 import sys
 import time
 from dataclasses import dataclass
 
 from arxiv_embed.data.harvest import read_shard
 from arxiv_embed.data.text import TextConfig
-from arxiv_embed.encode.onnx_encoder import PARITY_FILE
+from arxiv_embed.encode.parity_report import ParityReport
 from arxiv_embed.encode.settings import EmbedConfig
 from arxiv_embed.encode.shard_encoder import embed_shard
 from arxiv_embed.errors import PipelineError
@@ -31,7 +30,7 @@ def main(params: Params, shard: str) -> dict:
     if not source.is_file():
         raise PipelineError(f"{source} not found: `dvc pull` it, or drop {shard!r} from harvest.yaml's shards")
     variant = params.embed.onnx_variant
-    if variant == "int8" and not json.loads((served / PARITY_FILE).read_text())["int8_ok"]:
+    if variant == "int8" and not ParityReport.load(served).int8_ok:
         raise PipelineError("the int8 served graph failed its parity bar; use -S embed.onnx_variant=fp32")
     start = time.perf_counter()
     info = embed_shard(

@@ -17,7 +17,7 @@ from arxiv_embed.layout import LAYOUT
 from arxiv_embed.search.index import VectorIndex
 from arxiv_embed.search.lexical import LEXICAL_FILES, corpus_rows, write_postings
 from arxiv_embed.search.mode_selection import ValQueries, choose_mode
-from arxiv_embed.search.modes import Fusion, LexicalConfig, save_search_spec, searcher_over
+from arxiv_embed.search.modes import Fusion, LexicalConfig, SearchSpec, searcher_over
 from arxiv_embed.search.papers import PAPERS_FILE, PaperStore
 from arxiv_embed.stage import run_stage
 
@@ -41,7 +41,7 @@ def main(params: Params) -> dict:
         build_seconds = time.perf_counter() - start
         searcher = searcher_over(models, index, tmp, features, Fusion(0.5, cfg.rrf_k, cfg.candidates), "dense")
         choice = choose_mode(searcher, queries)
-        save_search_spec(tmp, choice.fusion, choice.default_mode, val_p_at_10=choice.by_mode)
+        SearchSpec.of(choice.fusion, choice.default_mode, choice.by_mode).save(tmp)
         sizes = {name: (tmp / name).stat().st_size for name in LEXICAL_FILES}
     with atomic_path(LAYOUT.plot("search_fusion")) as tmp:
         pd.DataFrame(choice.by_weight.items(), columns=["dense_weight", "val_p@10"]).to_csv(tmp, index=False)

@@ -39,7 +39,7 @@ def main(params: Params) -> dict:
     test = simulate(pools["train"], pools["test"], cfg.ranking, test_sim)
     daily = simulate(pools["train"], pools["test"].subset(newest(ids, cfg.daily_papers)), cfg.ranking, test_sim)
     with atomic_path(LAYOUT.models.recommend, is_dir=True) as tmp:
-        RecommendSpec(chosen, cfg.ranking, cfg.negatives, cfg.seed).save(tmp, val_p_at_10=val_p10)
+        RecommendSpec.of(chosen, cfg, val_p10).save(tmp)
     curve = [
         {"library": r["library"], "interests": r["interests"], "method": m, "p@10": v["p@10"]}
         for r in test

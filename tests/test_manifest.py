@@ -25,9 +25,35 @@ RECORD = {
     "corpus_size": 24000,
     "newest_datestamp": None,
     "harvest": {"shards": 0, "removed": 0, "encoder": None},
-    "search": {"default_mode": "hybrid", "weight": 0.6, "rrf_k": 60, "candidates": 100},
-    "recommend": {"default_method": "linear_and_nearest", "alpha": 1.0, "max_terms": 500, "negatives": 512},
-    "onnx": {"fp32_mean_cosine": 1.0, "int8_ok": True},
+    "search": {
+        "default_mode": "hybrid",
+        "weight": 0.6,
+        "rrf_k": 60,
+        "candidates": 100,
+        "val_p_at_10": {"dense": 0.47, "lexical": 0.41, "hybrid": 0.49},
+    },
+    "recommend": {
+        "default_method": "linear_and_nearest",
+        "alpha": 1.0,
+        "max_terms": 500,
+        "max_queries": 8,
+        "negatives": 512,
+        "seed": 42,
+        "val_p_at_10": {"centroid": 0.61, "linear_and_nearest": 0.66},
+    },
+    "onnx": {
+        "fused_ops": {"Attention": 6, "SkipLayerNormalization": 12},
+        "fused_graphs": ["int8"],
+        "fp32_min_cosine": 0.9999998,
+        "fp32_mean_cosine": 1.0,
+        "int8_min_cosine": 0.99229,
+        "int8_mean_cosine": 0.99521,
+        "torch_p@10": 0.2625,
+        "int8_p@10": 0.2625,
+        "parity_texts": 16,
+        "int8_ok": True,
+        "adapter": {"int8_vs_fp32": {"min_cosine": 0.993763, "mean_cosine": 0.996033}},
+    },
     "versions": {"faiss-cpu": "1.15.1"},
     "files": {},
 }
@@ -55,3 +81,14 @@ def test_a_broken_manifest_is_refused_in_one_line_naming_the_key(tmp_path: Path)
     models.manifest.write_text("{}")
     with pytest.raises(BundleError, match="is not a manifest: version: Field required"):
         read_verified_manifest(models)
+
+
+def test_the_specs_a_manifest_carries_are_typed(tmp_path: Path) -> None:
+    """A spec the writing stage did not write (a key missing or misspelt) is refused, not carried as a dict."""
+    with pytest.raises(ValueError, match="recommend.default_method"):
+        Manifest.model_validate({**RECORD, "recommend": {**RECORD["recommend"], "default_method": "magic"}})
+    with pytest.raises(ValueError, match="search.rrf_k"):
+        Manifest.model_validate({**RECORD, "search": {k: v for k, v in RECORD["search"].items() if k != "rrf_k"}})
+    manifest = Manifest.model_validate(RECORD)
+    assert manifest.search.fusion.weight == 0.6 and manifest.recommend.ranking.max_queries == 8
+    assert manifest.onnx.torch_p_at_10 == 0.2625 and manifest.onnx.adapter["int8_vs_fp32"].min_cosine > 0.99

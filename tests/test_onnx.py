@@ -30,7 +30,7 @@ from arxiv_embed.encode.parity import check_export, torch_vectors
 from arxiv_embed.encode.served_graphs import write_served_models
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.layout import AdapterFolder
-from arxiv_embed.train.adapter import LinearAdapter, adapted_sentence_model
+from arxiv_embed.train.adapter import NO_ADAPTER, LinearAdapter, adapted_sentence_model
 from arxiv_embed.train.models import load_sentence_model
 from tests.conftest import ROOT, run
 
@@ -179,6 +179,6 @@ def test_served_graphs_carry_the_adapter_and_pass_through_without_one(exported: 
 
     passed = AdapterFolder(tmp_path / "plain")
     passed.root.mkdir()
-    assert write_served_models(passed, None, graphs, encoder, texts, PARITY) == {}
+    assert write_served_models(passed, NO_ADAPTER, graphs, encoder, texts, PARITY) == {}
     assert (passed.served_onnx / "model.onnx").read_bytes() == (graphs / "model.onnx").read_bytes()
     assert (passed.sentence_model / "config.json").is_file()

@@ -16,7 +16,7 @@ from arxiv_embed.layout import ModelFolders
 from arxiv_embed.search.index import INDEX_CONFIG_FILE, INDEX_FILE, VectorIndex
 from arxiv_embed.search.lexical import LexicalIndex, write_postings
 from arxiv_embed.search.mode_selection import ValQueries, choose_mode
-from arxiv_embed.search.modes import FUSION_WEIGHTS, SEARCH_MODES, Fusion, Searcher, save_search_spec, search_files
+from arxiv_embed.search.modes import FUSION_WEIGHTS, SEARCH_MODES, Fusion, Searcher, SearchSpec, search_files
 from tests.test_lexical import TFIDF
 
 
@@ -55,7 +55,7 @@ def test_a_bundle_carries_every_modes_artifacts_and_the_spec(tmp_path: Path) -> 
     assert names[-1] == "lexical/search.json" and len(names) == len(set(names))
     assert all(name.startswith(("live_index/postings_", "live_index/rows_")) for name in names[:-1])
     models.lexical.mkdir()
-    save_search_spec(models.lexical, Fusion(0.6, 60, 100), "hybrid", val_p_at_10={"dense": 0.5})
+    SearchSpec.of(Fusion(0.6, 60, 100), "hybrid", {"dense": 0.5}).save(models.lexical)
     spec = json.loads((models.lexical / "search.json").read_text())
     assert spec == {
         "default_mode": "hybrid",

@@ -15,7 +15,7 @@ from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, PARITY_FIL
 from arxiv_embed.encode.onnx_export import OnnxConfig, append_adapter
 from arxiv_embed.encode.parity import check_adapted
 from arxiv_embed.layout import AdapterFolder
-from arxiv_embed.train.adapter import ADAPTER_FILE, LinearAdapter, adapted_sentence_model
+from arxiv_embed.train.adapter import ADAPTER_FILE, Adapter, LinearAdapter, adapted_sentence_model
 from arxiv_embed.train.models import load_trained_encoder
 
 
@@ -38,13 +38,15 @@ def append_to_models(
 
 
 def write_served_models(
-    out: AdapterFolder, adapter: LinearAdapter | None, exported: Path, encoder: Path, texts: list[str], cfg: OnnxConfig
+    out: AdapterFolder, adapter: Adapter, exported: Path, encoder: Path, texts: list[str], cfg: OnnxConfig
 ) -> dict:
     """The served graphs and the sentence-transformers folder in `out`; returns the adapter's parity report."""
     shutil.copytree(exported, out.served_onnx)
-    if adapter is None:
+    if isinstance(adapter, LinearAdapter):
+        parity = append_to_models(out, adapter, exported, encoder, texts, cfg)
+    else:  # nothing to append: the exported graphs and the encoder serve as they are
         shutil.copytree(encoder, out.sentence_model)
-    parity = {} if adapter is None else append_to_models(out, adapter, exported, encoder, texts, cfg)
+        parity = {}
     # export_onnx has held int8 to its bars against torch; after an adapter it must also stay close to fp32
     int8_ok = not parity or parity["int8_vs_fp32"]["mean_cosine"] >= cfg.int8_min_mean_cosine
     update_json(out.served_onnx / PARITY_FILE, int8_ok=int8_ok, adapter=parity)

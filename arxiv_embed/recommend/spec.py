@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from arxiv_embed.atomic import write_json
 from arxiv_embed.params import Count, params_section
@@ -36,30 +34,47 @@ class RecommendConfig:
         return RankConfig(self.alpha, self.max_terms, self.max_queries)
 
 
-@dataclass(frozen=True)
-class RecommendSpec:
-    """What a server needs to recommend as the pipeline evaluated: the method and the linear model's settings."""
+class RecommendSpec(BaseModel):
+    """recommend.json, which the recommend stage writes and a bundle carries: the method chosen on val, the
+    linear model's settings, and each method's val P@10."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     default_method: str
-    ranking: RankConfig
-    negatives: int
+    alpha: float
+    max_terms: int
+    max_queries: int
+    negatives: int  # corpus papers a per-reader linear model learns against
     seed: int
+    val_p_at_10: dict[str, float] = Field(default_factory=dict)
 
-    def save(self, folder: Path, **record) -> None:
-        spec = {
-            "default_method": self.default_method,
-            "alpha": self.ranking.alpha,
-            "max_terms": self.ranking.max_terms,
-            "max_queries": self.ranking.max_queries,
-            "negatives": self.negatives,
-            "seed": self.seed,
-        }
-        write_json(folder / RECOMMEND_FILE, {**spec, **record})
+    @field_validator("default_method")
+    @classmethod
+    def known_method(cls, method: str) -> str:
+        if method not in RECOMMENDERS:
+            raise ValueError(f"unknown method {method!r}")
+        return method
+
+    @classmethod
+    def of(cls, method: str, cfg: RecommendConfig, val_p_at_10: dict[str, float] | None = None) -> RecommendSpec:
+        ranking = cfg.ranking
+        return cls(
+            default_method=method,
+            alpha=ranking.alpha,
+            max_terms=ranking.max_terms,
+            max_queries=ranking.max_queries,
+            negatives=cfg.negatives,
+            seed=cfg.seed,
+            val_p_at_10=val_p_at_10 or {},
+        )
+
+    @property
+    def ranking(self) -> RankConfig:
+        return RankConfig(self.alpha, self.max_terms, self.max_queries)
+
+    def save(self, folder: Path) -> None:
+        write_json(folder / RECOMMEND_FILE, self.model_dump())
 
     @classmethod
     def load(cls, folder: Path) -> RecommendSpec:
-        spec = json.loads((folder / RECOMMEND_FILE).read_text())
-        if spec["default_method"] not in RECOMMENDERS:
-            raise ValueError(f"{folder / RECOMMEND_FILE}: unknown method {spec['default_method']!r}")
-        ranking = RankConfig(spec["alpha"], spec["max_terms"], spec["max_queries"])
-        return cls(spec["default_method"], ranking, spec["negatives"], spec["seed"])
+        return cls.model_validate_json((folder / RECOMMEND_FILE).read_text())

@@ -7,13 +7,14 @@ and the server run them through the same `Searcher`, which `load_searcher` build
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
+from arxiv_embed.atomic import write_json
 from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.layout import ModelFolders
 from arxiv_embed.params import Count, params_section
@@ -37,6 +38,34 @@ class Fusion:
     weight: float  # of the dense ranking; the lexical one gets 1 - weight
     rrf_k: int
     candidates: int
+
+
+class SearchSpec(BaseModel):
+    """search.json, which the lexical_index stage writes and a bundle carries: the served default mode, the fusion
+    chosen on val, and each mode's val P@10."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default_mode: str
+    weight: float
+    rrf_k: int
+    candidates: int
+    val_p_at_10: dict[str, float] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, fusion: Fusion, default_mode: str, val_p_at_10: dict[str, float] | None = None) -> SearchSpec:
+        return cls(default_mode=default_mode, **vars(fusion), val_p_at_10=val_p_at_10 or {})
+
+    @property
+    def fusion(self) -> Fusion:
+        return Fusion(self.weight, self.rrf_k, self.candidates)
+
+    def save(self, folder: Path) -> None:
+        write_json(folder / SEARCH_FILE, self.model_dump())
+
+    @classmethod
+    def load(cls, folder: Path) -> SearchSpec:
+        return cls.model_validate_json((folder / SEARCH_FILE).read_text())
 
 
 @dataclass(frozen=True)
@@ -120,16 +149,6 @@ def search_files(models: ModelFolders) -> list[Path]:
     return [*files, models.lexical / SEARCH_FILE]
 
 
-def save_search_spec(folder: Path, fusion: Fusion, default_mode: str, **record) -> None:
-    spec = {
-        "default_mode": default_mode,
-        "weight": fusion.weight,
-        "rrf_k": fusion.rrf_k,
-        "candidates": fusion.candidates,
-    }
-    (folder / SEARCH_FILE).write_text(json.dumps({**spec, **record}, indent=2) + "\n")
-
-
 def searcher_over(
     models: ModelFolders, index: VectorIndex, postings: Path, features: TfidfFeatures, fusion: Fusion, default_mode: str
 ) -> Searcher:
@@ -140,6 +159,5 @@ def searcher_over(
 
 def load_searcher(models: ModelFolders, index: VectorIndex, features: TfidfFeatures) -> Searcher:
     """The searcher over the served `index`, with the fusion and the default mode chosen on val."""
-    spec = json.loads((models.lexical / SEARCH_FILE).read_text())
-    fusion = Fusion(spec["weight"], spec["rrf_k"], spec["candidates"])
-    return searcher_over(models, index, models.served_index, features, fusion, spec["default_mode"])
+    spec = SearchSpec.load(models.lexical)
+    return searcher_over(models, index, models.served_index, features, spec.fusion, spec.default_mode)

@@ -75,6 +75,18 @@ class LinearAdapter:
             np.savez(fh, weight=self.weight, bias=self.bias)
 
 
+@dataclass(frozen=True)
+class PassThrough:
+    """No adapter (`adapter.epochs: 0`): the stored vectors and the exported graphs serve as they are."""
+
+    def apply(self, vectors: np.ndarray) -> np.ndarray:
+        return vectors
+
+
+NO_ADAPTER = PassThrough()
+Adapter = LinearAdapter | PassThrough
+
+
 def initial_weight(vectors: np.ndarray, dim: int) -> np.ndarray:
     """Identity when the dimension is kept; otherwise the top `dim` principal directions (orthonormal rows)."""
     if dim == vectors.shape[1]:
@@ -100,8 +112,11 @@ def epoch_pairs(labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
     return anchors[shuffle], positives[shuffle]
 
 
-def train_adapter(vectors: np.ndarray, labels: np.ndarray, cfg: AdapterConfig) -> tuple[LinearAdapter, list[dict]]:
-    """Train the layer on (anchor, positive) pairs of train-split vectors; return it and its loss per epoch."""
+def train_adapter(vectors: np.ndarray, labels: np.ndarray, cfg: AdapterConfig) -> tuple[Adapter, list[dict]]:
+    """Train the layer on (anchor, positive) pairs of train-split vectors; return it and its loss per epoch (none
+    and no adapter for 0 epochs)."""
+    if not cfg.epochs:
+        return NO_ADAPTER, []
     dim = cfg.dim or vectors.shape[1]
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -139,15 +154,15 @@ def adapted_sentence_model(encoder: SentenceTransformer, adapter: LinearAdapter)
     return SentenceTransformer(modules=[*encoder, adapter.dense(), Normalize()], device="cpu")
 
 
-def adapt_stored_vectors(adapter: LinearAdapter | None, layout: Layout, splits: Sequence[str], out: Path) -> None:
+def adapt_stored_vectors(adapter: Adapter, layout: Layout, splits: Sequence[str], out: Path) -> None:
     """The corpus shards and split files of `layout.embeddings` through the adapter (or as they are), into `out`,
     which becomes `layout.adapted`: nothing is re-encoded."""
     (out / layout.adapted_corpus.name).mkdir()
     for shard in shard_files(layout.corpus_vectors):
         ids, vectors = table_vectors(pq.read_table(shard))
-        vectors = adapter.apply(vectors) if adapter else vectors
+        vectors = adapter.apply(vectors)
         pq.write_table(vectors_table(ids, vectors), out / layout.adapted_corpus.name / shard.name)
     for split in splits:
         ids, vectors = load_vectors(layout.split_vectors(split))
-        vectors = adapter.apply(vectors) if adapter else vectors
+        vectors = adapter.apply(vectors)
         save_vectors(out / layout.adapted_split(split).name, ids.tolist(), vectors)
