@@ -129,7 +129,9 @@ def test_export_stage_fails_in_one_line_when_int8_misses_its_bar_and_keeps_the_g
     proc = run([sys.executable, "-m", "stages.export_onnx"], tmp_path, check=False, env={"PYTHONPATH": str(ROOT)})
     assert proc.returncode == 1
     message = proc.stderr.strip().splitlines()[-1]
-    assert message.startswith("error: onnx: int8 parity failed on ") and "change onnx.quantize" in message, message
+    assert message.startswith("error: export_onnx: int8 parity failed on ") and "change onnx.quantize" in message, (
+        message
+    )
     assert {f.name: f.read_bytes() for f in (tmp_path / "models/onnx").iterdir()} == before
 
 

@@ -134,7 +134,7 @@ def test_a_bad_param_stops_the_stage_in_one_line_and_keeps_its_outs(tmp_path: Pa
     (tmp_path / "data/raw/part-00000.parquet").write_bytes(b"earlier out")
     proc = run([sys.executable, "-m", "stages.download"], tmp_path, check=False, env={"PYTHONPATH": str(ROOT)})
     assert proc.returncode == 1
-    assert proc.stderr.strip() == ("error: data: params.yaml: data.max_papers = 0: Input should be greater than 0"), (
-        proc.stderr
-    )
+    assert proc.stderr.strip() == (
+        "error: download: params.yaml: data.max_papers = 0: Input should be greater than 0"
+    ), proc.stderr
     assert (tmp_path / "data/raw/part-00000.parquet").read_bytes() == b"earlier out"
