@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_type_hints
 
 import yaml
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError
 from pydantic.dataclasses import dataclass
 
 from arxiv_embed.errors import ParamError, PipelineError
@@ -26,6 +27,19 @@ PARAMS_FILE = Path("params.yaml")
 # A count of things (papers, steps, threads): zero or less is a mistake, not "all" (null says "all" where allowed).
 Count = Annotated[int, Field(gt=0)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
+
+
+
+def registry_key(registry: Mapping[str, object]) -> AfterValidator:
+    """A str field that names an entry of a registry (a loss, a recommendation method); refused with the names."""
+
+    def known(name: str) -> str:
+        if name not in registry:
+            raise ValueError(f"expected one of {', '.join(registry)}")
+        return name
+
+    return AfterValidator(known)
+
 
 params_section = functools.partial(dataclass, frozen=True, config=ConfigDict(extra="forbid"))
 """Decorator of a params section: frozen, unknown keys refused, every field checked against its type."""

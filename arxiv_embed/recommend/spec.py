@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from arxiv_embed.atomic import write_json
-from arxiv_embed.params import Count, params_section
+from arxiv_embed.params import Count, params_section, registry_key
 from arxiv_embed.recommend.methods import RECOMMENDERS, RankConfig
 
 RECOMMEND_FILE = "recommend.json"
@@ -40,20 +40,13 @@ class RecommendSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    default_method: str
+    default_method: Annotated[str, registry_key(RECOMMENDERS)]
     alpha: float
     max_terms: int
     max_queries: int
     negatives: int  # corpus papers a per-reader linear model learns against
     seed: int
     val_p_at_10: dict[str, float] = Field(default_factory=dict)
-
-    @field_validator("default_method")
-    @classmethod
-    def known_method(cls, method: str) -> str:
-        if method not in RECOMMENDERS:
-            raise ValueError(f"unknown method {method!r}")
-        return method
 
     @classmethod
     def of(cls, method: str, cfg: RecommendConfig, val_p_at_10: dict[str, float] | None = None) -> RecommendSpec:

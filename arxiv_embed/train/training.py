@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 import torch
 from datasets import Dataset
-from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, field_validator
+from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 from transformers.integrations import DVCLiveCallback
 
 from arxiv_embed.errors import ParamError, PipelineError
-from arxiv_embed.params import Count, params_section
+from arxiv_embed.params import Count, params_section, registry_key
 from arxiv_embed.tracking import dvclive_logger
 from arxiv_embed.train.batching import column_array
 from arxiv_embed.train.distributed import is_main_process, world_size
@@ -40,7 +40,7 @@ class TrainConfig:
     """The `train` section of params.yaml."""
 
     epochs: NonNegativeFloat  # 0: the base model passes through untrained
-    loss: str  # a key of arxiv_embed.train.registry.LOSSES
+    loss: Annotated[str, registry_key(LOSSES)]
     batch_size: Count  # the global batch: under torchrun every process trains on batch_size / processes rows
     learning_rate: PositiveFloat
     warmup_ratio: Annotated[float, Field(ge=0, lt=1)]
@@ -53,13 +53,6 @@ class TrainConfig:
     compile: bool
     mini_batch_size: Count  # cached_mnrl: rows per GradCache chunk
     prototype_weight: NonNegativeFloat  # prototype: weight of the prototype term
-
-    @field_validator("loss")
-    @classmethod
-    def _known_loss(cls, loss: str) -> str:
-        if loss not in LOSSES:
-            raise ValueError(f"expected one of {', '.join(LOSSES)}")
-        return loss
 
     @property
     def spec(self) -> LossSpec:
