@@ -24,7 +24,7 @@ BUMP ?= minor
 TAG = $(or $(STAGE),$(VERSION),latest)
 FETCHED = $(if $(STAGE)$(VERSION),build/bundle)
 
-.PHONY: setup setup-gpu setup-mpnet lock repro repro-sample quickstart update test lint params deps docs serve register image \
+.PHONY: setup setup-gpu setup-mpnet lock repro repro-sample quickstart update test test-fast lint params deps docs serve register image \
 	container
 
 ## The virtual environment .venv from the hashed lock (pip install --require-hashes --no-deps), then the project.
@@ -89,6 +89,11 @@ update: setup
 ## The test suite, exactly what CI runs.
 test: setup
 	pytest -q
+
+## The edit loop's answer in minutes: the unit tests, without the end-to-end ones (`-m "not e2e"`: no tiny
+## `dvc repro`, no server, no container, no benchmark).
+test-fast: setup
+	pytest -q -m "not e2e"
 
 ## ruff over the whole tree.
 lint: setup

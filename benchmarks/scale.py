@@ -10,7 +10,7 @@ Reports: build time, bytes on disk, recall@10 against exact search, time to read
 `/search` latency at concurrency 1 and 8.
 
     python -m benchmarks.scale --pipeline .          # after a run whose corpus is the whole sample
-    python -m benchmarks.scale --pipeline . --tiny   # 20k vectors, to check it still runs
+    python -m benchmarks.scale --pipeline . --tiny   # 20k vectors, 16-byte codes, to check it still runs
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
     if opts.tiny:
-        opts.size, opts.queries, opts.nlist, opts.requests = 20_000, 50, 64, 10
+        opts.size, opts.queries, opts.nlist, opts.pq_m, opts.requests = 20_000, 50, 64, 16, 10
 
     ids, vectors, papers = real_corpus(opts.pipeline)
     rng = np.random.default_rng(0)

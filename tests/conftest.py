@@ -21,6 +21,18 @@ from tools.sample import DEFAULT_SAMPLE, SAMPLE_ENV
 ROOT = Path(__file__).resolve().parents[1]
 TINY_CATEGORIES = ("cs.CL", "math.AP", "astro-ph.GA", "q-fin.ST", "cond-mat.str-el")
 TINY_PER_CATEGORY = 24
+# `make <target> SET_UP` in a copy of the repository: its venv is this one, set up already, so `setup` does nothing
+SET_UP = f"VENV={Path(sys.executable).parents[1]}"
+
+
+E2E_FIXTURES = {"pipeline_repo", "test_papers"}  # a test that reads the tiny run's artifacts is end-to-end
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the tiny `dvc repro` as e2e, so `make test-fast` (-m "not e2e") never builds it."""
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
 
 
 def missing(message: str) -> None:

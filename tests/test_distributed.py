@@ -66,6 +66,7 @@ def finetune(work: Path, processes: int) -> tuple[dict, pd.DataFrame]:
     return metrics, curve
 
 
+@pytest.mark.e2e  # torchrun's processes
 def test_two_processes_follow_the_single_process_loss_curve(tokenized: Path) -> None:
     tokens = json.loads((tokenized / "metrics/tokenize.json").read_text())
     assert tokens["texts"] == 120 and tokens["truncated_fraction"] > 0
@@ -99,6 +100,7 @@ def set_loss(work: Path, loss: str) -> None:
     ["mnrl", "contrastive", "batch_hard_soft_margin"],
     ids=["no-duplicates-sampler", "random-sampler", "group-by-label-sampler"],
 )
+@pytest.mark.e2e  # torchrun's processes
 def test_library_samplers_train_on_the_global_batch_under_two_processes(tokenized: Path, loss: str) -> None:
     """The library's samplers get batch_size / processes rows per rank, so 2 processes take the optimizer steps
     of one process: 64 rows in global batches of 8 are 8 steps (each rank would otherwise take 8 rows a step)."""

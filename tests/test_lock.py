@@ -42,6 +42,7 @@ def test_the_gpu_lock_pins_the_cuda_build_of_the_same_torch() -> None:
     assert re.search(r"^nvidia-cublas", gpu, re.M) and "+cpu" not in gpu
 
 
+@pytest.mark.e2e  # asks the advisory database
 def test_pip_audit_finds_no_known_vulnerability(tmp_path: Path) -> None:
     """pip-audit against every pinned version; fails on any finding. Where PyPI's JSON API does not answer (this
     workplace serves only the package index), nothing can be audited and the test says so instead of passing."""

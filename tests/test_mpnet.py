@@ -47,6 +47,7 @@ def test_export_declares_only_mpnets_inputs_and_keeps_its_outlier_projections_in
     assert OnnxEncoder(tmp_path, "int8").encode(texts[:2]).shape == (2, WIDTH)
 
 
+@pytest.mark.e2e  # a pipeline and a server of its own
 def test_pipeline_and_server_run_a_tiny_mpnet(tiny_mpnet: Path, tiny_source: Path, tmp_path: Path) -> None:
     """`dvc repro bundle` with model.name set to the tiny MPNet's folder, then the served answers at its width."""
     repo = copy_repo(tmp_path / "repo")

@@ -7,14 +7,16 @@ import json
 import sys
 from pathlib import Path
 
-from tests.conftest import copy_repo, read_slice, run
+import pytest
+
+from tests.conftest import SET_UP, copy_repo, read_slice, run
 from tools.processes import free_port
 from tools.quickstart import answer_in
 
-VENV = Path(sys.executable).parents[1]  # set up already: the clone's `make setup` is then a no-op
 CATEGORIES = ("cs.CL", "cs.CV", "math.AP", "astro-ph.GA", "quant-ph", "hep-th")
 
 
+@pytest.mark.e2e  # the small profile's pipeline and the server
 def test_quickstart_serves_an_answer_from_a_fresh_clone(tmp_path: Path, sample: Path) -> None:
     """On a slice of the sample big enough for the small profile's splits (`python -m benchmarks.quickstart` times
     the whole sample)."""
@@ -23,7 +25,7 @@ def test_quickstart_serves_an_answer_from_a_fresh_clone(tmp_path: Path, sample: 
         fh.writelines(json.dumps(row) + "\n" for row in read_slice(sample, CATEGORIES, 250))
     repo = copy_repo(tmp_path / "clone")
     port = free_port()
-    out = run(["make", "quickstart", f"VENV={VENV}", f"SAMPLE={source}", f"PORT={port}", "CHECK=1"], repo, timeout=1500)
+    out = run(["make", "quickstart", SET_UP, f"SAMPLE={source}", f"PORT={port}", "CHECK=1"], repo, timeout=1500)
     assert f"curl -s localhost:{port}/search -H 'content-type: application/json'" in out.stdout
     answer = answer_in(out.stdout)
     assert len(answer["results"]) == 3 and all(hit["title"] and hit["score"] for hit in answer["results"])

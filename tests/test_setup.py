@@ -40,6 +40,7 @@ def setup(tmp_path: Path, name: str, wheels: str | None) -> tuple[Path, subproce
     return venv, proc
 
 
+@pytest.mark.e2e  # a venv and an install
 def test_setup_finds_the_cpu_build_of_torch_with_pip_configuration_off(tmp_path: Path) -> None:
     """Here the wheel lies in a folder (PIP_FIND_LINKS names it), handed over as TORCH_WHEELS only; elsewhere the
     Makefile's default, PyTorch's CPU wheel page. Without either, pip finds no `+cpu` build and setup fails."""

@@ -16,7 +16,7 @@ import pytest
 
 from arxiv_embed.data.text import build_text
 from serve.metrics import RELOADS
-from tests.conftest import TINY_CATEGORIES, read_slice, run, set_params
+from tests.conftest import SET_UP, TINY_CATEGORIES, read_slice, run, set_params
 from tests.helpers import metric, wait_until
 from tests.test_pipeline import stages_run
 from tools.oai_server import OaiServer, Served, served_papers
@@ -27,16 +27,20 @@ DAY = "2026-12-02"
 
 
 class Load:
-    """Eight clients searching without pause until stopped; every status code is kept."""
+    """Four clients searching until stopped, each a twentieth of a second after its last answer: requests are in
+    flight whenever the bundle swaps, yet the update being tested keeps most of the two cores; every status code is
+    kept."""
+
+    CLIENTS, PAUSE_S = 4, 0.05
 
     def __init__(self, url: str, texts: list[str]) -> None:
         self.url, self.texts, self.codes = url, texts, []
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.client, args=(i,)) for i in range(8)]
+        self.threads = [threading.Thread(target=self.client, args=(i,)) for i in range(self.CLIENTS)]
 
     def client(self, i: int) -> None:
         with httpx.Client(timeout=60) as http:
-            while not self.stop.is_set():
+            while not self.stop.wait(self.PAUSE_S):
                 text = self.texts[(i + len(self.codes)) % len(self.texts)]
                 try:
                     self.codes.append(http.post(f"{self.url}/search", json={"text": text, "k": 5}).status_code)
@@ -94,7 +98,7 @@ def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Pat
         with OaiServer(records, page_size=10, unavailable=1, retry_after=1) as oai:
             set_params(repo, {"harvest": {"url": oai.url, "start": "2026-12-01", "delay_seconds": 0.2}})
             with Load(url, [p["abstract"] for p in indexed[2:40]]) as load:
-                out = run(["make", "update"], repo, timeout=900)  # signals the server of .serve.pid
+                out = run(["make", "update", SET_UP], repo, timeout=900)  # signals the server of .serve.pid
                 after = wait_for_version(url, before["bundle_version"])
                 answered = len(load.codes)  # and some more requests on the new bundle
                 wait_until(lambda: len(load.codes) >= answered + 10, 60, "requests on the new bundle")
@@ -145,7 +149,7 @@ def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Pat
     # Nothing new upstream: the next update lists the last day again, passes over what it holds, recomputes nothing.
     with OaiServer(records) as oai:
         set_params(repo, {"harvest": {"url": oai.url}})
-        again = run(["make", "update"], repo, timeout=600)
+        again = run(["make", "update", SET_UP], repo, timeout=600)
     assert stages_run(again.stdout) == set()
     harvest = json.loads((repo / "metrics" / "harvest.json").read_text())
     assert harvest["from"] == DAY and harvest["already_harvested"] == len(records) and harvest["shard"] is None
