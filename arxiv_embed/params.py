@@ -29,7 +29,6 @@ Count = Annotated[int, Field(gt=0)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 
 
-
 def registry_key(registry: Mapping[str, object]) -> AfterValidator:
     """A str field that names an entry of a registry (a loss, a recommendation method); refused with the names."""
 

@@ -30,7 +30,7 @@ from arxiv_embed.layout import LAYOUT, ModelFolders
 from arxiv_embed.manifest import Manifest
 from arxiv_embed.search.index import INDEX_CONFIG_FILE, INDEX_FILE, VectorIndex
 from arxiv_embed.search.lexical import LEXICAL_FILES, write_postings
-from arxiv_embed.search.modes import SEARCH_FILE, SEARCH_MODES, load_searcher
+from arxiv_embed.search.modes import SEARCH_MODES, SearchSpec, load_searcher
 from benchmarks.common import report
 from tools.sample import sample_path
 
@@ -58,7 +58,7 @@ def main() -> None:
     limit, queries = (2_000, 20) if opts.tiny else (None, opts.queries)
     models = ModelFolders(opts.models)
     features = TfidfFeatures.load(models.classifier)
-    search_spec = json.loads((models.lexical / SEARCH_FILE).read_text())
+    search_spec = SearchSpec.load(models.lexical)
     dim = Manifest.read(models.manifest).dim
     with gzip.open(sample_path(), "rt") as fh:
         rows = (json.loads(line) for _, line in zip(range(limit or 10**9), fh, strict=False))
@@ -72,7 +72,7 @@ def main() -> None:
         stats = write_postings((features.transform(t) for t in tqdm(texts, desc="tf-idf")), features.size, folder)
         build_seconds = time.perf_counter() - start
         sizes = {name: (folder / name).stat().st_size for name in LEXICAL_FILES}
-        (scratch.lexical / SEARCH_FILE).write_text(json.dumps(search_spec))
+        search_spec.save(scratch.lexical)
         searcher = load_searcher(scratch, flat_index(folder, len(texts), dim), features)
         rng = np.random.default_rng(1)
         picked = rng.choice(len(texts), queries, replace=False)
@@ -100,7 +100,7 @@ def main() -> None:
             "flat_index_bytes": papers * dim * 4,
             "build_seconds": round(build_seconds, 1),
             "latency_one_query": latency,
-            "fusion": {k: search_spec[k] for k in ("weight", "rrf_k", "candidates")},
+            "fusion": vars(search_spec.fusion),
             "at_2_5m": {
                 "lexical_gib": round(total * scale / 2**30, 2),
                 "flat_index_gib": round(ALL_ARXIV * dim * 4 / 2**30, 2),

@@ -7,11 +7,10 @@ reads it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from arxiv_embed.encode.onnx_encoder import PARITY_FILE
+from arxiv_embed.spec_file import SpecFile
 
 
 class Cosines(BaseModel):
@@ -21,8 +20,9 @@ class Cosines(BaseModel):
     mean_cosine: float
 
 
-class ParityReport(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+class ParityReport(SpecFile):
+    model_config = ConfigDict(populate_by_name=True)
+    FILE = PARITY_FILE
 
     fused_ops: dict[str, int]  # ONNX Runtime's fused operators and their counts in the fused graph
     fused_graphs: list[str]  # the variants built from the fused graph
@@ -35,7 +35,3 @@ class ParityReport(BaseModel):
     parity_texts: int
     int8_ok: bool = False  # set by the adapter stage: int8 passed every bar, also against fp32 after the adapter
     adapter: dict[str, Cosines] = Field(default_factory=dict)  # the adapter stage's checks; empty without one
-
-    @classmethod
-    def load(cls, folder: Path) -> ParityReport:
-        return cls.model_validate_json((folder / PARITY_FILE).read_text())

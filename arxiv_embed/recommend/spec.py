@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from arxiv_embed.atomic import write_json
 from arxiv_embed.params import Count, params_section, registry_key
 from arxiv_embed.recommend.methods import RECOMMENDERS, RankConfig
+from arxiv_embed.spec_file import SpecFile
 
 RECOMMEND_FILE = "recommend.json"
 
@@ -34,12 +33,11 @@ class RecommendConfig:
         return RankConfig(self.alpha, self.max_terms, self.max_queries)
 
 
-class RecommendSpec(BaseModel):
+class RecommendSpec(SpecFile):
     """recommend.json, which the recommend stage writes and a bundle carries: the method chosen on val, the
     linear model's settings, and each method's val P@10."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+    FILE = RECOMMEND_FILE
     default_method: Annotated[str, registry_key(RECOMMENDERS)]
     alpha: float
     max_terms: int
@@ -64,10 +62,3 @@ class RecommendSpec(BaseModel):
     @property
     def ranking(self) -> RankConfig:
         return RankConfig(self.alpha, self.max_terms, self.max_queries)
-
-    def save(self, folder: Path) -> None:
-        write_json(folder / RECOMMEND_FILE, self.model_dump())
-
-    @classmethod
-    def load(cls, folder: Path) -> RecommendSpec:
-        return cls.model_validate_json((folder / RECOMMEND_FILE).read_text())

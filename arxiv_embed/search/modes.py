@@ -12,14 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from arxiv_embed.atomic import write_json
 from arxiv_embed.classify.tfidf import TfidfFeatures
 from arxiv_embed.layout import ModelFolders
 from arxiv_embed.params import Count, params_section
 from arxiv_embed.search.index import VectorIndex
 from arxiv_embed.search.lexical import LEXICAL_FILES, LexicalIndex
+from arxiv_embed.spec_file import SpecFile
 
 SEARCH_FILE = "search.json"  # the fusion and the default mode, chosen on val
 FUSION_WEIGHTS = tuple(round(w, 2) for w in np.linspace(0.1, 0.9, 9))  # of the dense ranking, tried on val
@@ -40,12 +40,11 @@ class Fusion:
     candidates: int
 
 
-class SearchSpec(BaseModel):
+class SearchSpec(SpecFile):
     """search.json, which the lexical_index stage writes and a bundle carries: the served default mode, the fusion
     chosen on val, and each mode's val P@10."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+    FILE = SEARCH_FILE
     default_mode: str
     weight: float
     rrf_k: int
@@ -59,13 +58,6 @@ class SearchSpec(BaseModel):
     @property
     def fusion(self) -> Fusion:
         return Fusion(self.weight, self.rrf_k, self.candidates)
-
-    def save(self, folder: Path) -> None:
-        write_json(folder / SEARCH_FILE, self.model_dump())
-
-    @classmethod
-    def load(cls, folder: Path) -> SearchSpec:
-        return cls.model_validate_json((folder / SEARCH_FILE).read_text())
 
 
 @dataclass(frozen=True)
