@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from arxiv_embed.atomic import atomic_path
-from arxiv_embed.classify.classifier import CLASSIFIER_FILES, HybridClassifier
+from arxiv_embed.classify.classifier import CLASSIFIER_FILES, HybridClassifier, HybridSpec
 from arxiv_embed.encode.onnx_encoder import (
     CONFIG_FILE,
     DEFAULT_MAX_TOKENS,
@@ -119,6 +119,7 @@ def make_manifest(models: ModelFolders, onnx_variant: str) -> Manifest:
         ),
         search=SearchSpec.load(models.lexical),
         recommend=RecommendSpec.load(models.recommend),
+        classifier=HybridSpec.load(models.classifier),
         onnx=ParityReport.load(models.served_onnx),
         versions=library_versions(),
         files=hashes,

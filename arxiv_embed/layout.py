@@ -124,6 +124,11 @@ class Layout:
         return self.processed / f"{name}.parquet"
 
     @property
+    def pool(self) -> Path:
+        """The labelled training pool, sharded: every clean paper of a labelled category outside val and test."""
+        return self.root / "data" / "pool"
+
+    @property
     def token_cache(self) -> Path:
         """The tokenize stage's out."""
         return self.root / "data" / "tokens"

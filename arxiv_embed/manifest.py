@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from arxiv_embed.atomic import write_json
+from arxiv_embed.classify.classifier import HybridSpec
 from arxiv_embed.encode.parity_report import ParityReport
 from arxiv_embed.recommend.spec import RecommendSpec
 from arxiv_embed.search.modes import SearchSpec
@@ -46,6 +47,7 @@ class Manifest(BaseModel):
     harvest: HarvestContents
     search: SearchSpec  # chosen on val: default mode, fusion, val P@10 per mode
     recommend: RecommendSpec  # chosen on val: the method, its settings and val P@10 per method
+    classifier: HybridSpec  # the blend chosen on val, and what each side learned from
     onnx: ParityReport  # the served graphs' parity: the export stage's report and the adapter stage's
     versions: dict[str, str]  # of the libraries whose numerics the files depend on
     files: dict[str, str]  # bundle-relative name -> sha256

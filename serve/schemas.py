@@ -264,6 +264,23 @@ class Provenance(BaseModel):
     experiment: str | None = Field(description="the `dvc exp run` experiment that built it; null for `dvc repro`")
 
 
+class LearnedFrom(BaseModel):
+    train_papers: int = Field(description="labelled papers this side learned from")
+    classes: int = Field(description="categories it can name")
+
+
+class ClassifierSides(BaseModel):
+    """What each side of the served classifier learned from: the embedding model from the embedded train split,
+    the TF-IDF model from the labelled pool (every paper outside val and test, in the index or not)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    embedding: LearnedFrom
+    tfidf: LearnedFrom
+    weight: float = Field(description="of the embedding model in the blend, chosen on val")
+    temperature: float = Field(description="the calibration's, chosen on val")
+
+
 class Release(BaseModel):
     artifact: str
     version: str = Field(description="the GTO version the bundle was fetched as")
@@ -285,6 +302,7 @@ class Ready(EngineAnswer):
     text_field: str
     search_mode: str = Field(description="the default mode of /search")
     recommend_method: str = Field(description="the default method of /recommend, chosen on val")
+    classifier: ClassifierSides = Field(description="what /classify learned from, side by side")
     provenance: Provenance | None = Field(description="the run that built the bundle; null for a bare models/")
     metrics: dict[str, float | int | str] | None = Field(
         description="the bundle's test metrics (P@10, accuracy and their 95% intervals) from its evaluate stage"

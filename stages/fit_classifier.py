@@ -1,9 +1,12 @@
-"""Stage fit_classifier: linear models on embeddings and on TF-IDF, blended and calibrated on val.
+"""Stage fit_classifier: a linear model on the train split's embeddings and one on the pool's TF-IDF features,
+blended and calibrated on val.
 
-This stage reports what it chose on val (`arxiv_embed.classify.fitting`); the served classifier's test accuracy
-and calibration are the evaluate stage's, measured on the served path (queries encoded as the server does).
+This stage reports what it chose on val and what each side learned from (`arxiv_embed.classify.fitting`), with
+its peak memory; the served classifier's test accuracy and calibration are the evaluate stage's, measured on the
+served path (queries encoded as the server does).
 """
 
+import resource
 from dataclasses import dataclass
 
 import pandas as pd
@@ -12,6 +15,7 @@ from arxiv_embed.atomic import atomic_path
 from arxiv_embed.classify.classifier import ClassifierConfig
 from arxiv_embed.classify.fitting import fit_classifier
 from arxiv_embed.classify.tfidf import TfidfConfig
+from arxiv_embed.data.pool import PoolReader
 from arxiv_embed.data.split_vectors import split_vectors
 from arxiv_embed.data.text import TextConfig
 from arxiv_embed.layout import LAYOUT
@@ -26,14 +30,17 @@ class Params:
 
 
 def main(params: Params) -> dict:
+    cfg = params.classifier
     train, val = (split_vectors(LAYOUT.adapted_split(s), LAYOUT.split(s)) for s in ("train", "val"))
-    fitted = fit_classifier(train, val, params.text.field, params.classifier, params.tfidf)
+    pool = PoolReader(LAYOUT.pool, cfg.pool_papers, cfg.seed)
+    fitted = fit_classifier(train, val, pool, params.text.field, cfg, params.tfidf)
     with atomic_path(LAYOUT.models.classifier, is_dir=True) as tmp:
-        fitted.hybrid.save(tmp, val_accuracy={str(w): round(a, 4) for w, a in fitted.val_accuracy.items()})
+        fitted.hybrid.save(tmp, fitted.spec)
     with atomic_path(LAYOUT.plot("classifier_blend")) as tmp:
-        rows = fitted.val_accuracy.items()
-        pd.DataFrame(rows, columns=["embedding_weight", "val_accuracy"]).to_csv(tmp, index=False)
-    return fitted.report
+        rows = [(w, b.log_loss, b.accuracy) for w, b in fitted.blends.items()]
+        pd.DataFrame(rows, columns=["embedding_weight", "val_log_loss", "val_accuracy"]).to_csv(tmp, index=False)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    return {**fitted.report, "peak_rss_mib": round(peak_mib)}
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Stage subsample: clean and dedupe, sample the corpus to serve, and split its labelled papers into train/val/test.
+"""Stage subsample: clean and dedupe, sample the corpus to serve, split its labelled papers into train/val/test,
+and gather the labelled training pool (every clean paper of a labelled category outside val and test).
 
-Two passes over the raw shards: the first reads only what cleaning needs (ids, title keys, abstract lengths),
-the second copies the chosen rows into the splits and into the sharded corpus. Abstracts are never all in memory.
+Pass 1 over the raw shards reads only what cleaning needs (ids, title keys, abstract lengths); the next copy the
+chosen rows into the splits and the sharded corpus, then into the pool's shards. Abstracts are never all in memory.
 """
 
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ import pandas as pd
 
 from arxiv_embed.atomic import atomic_path
 from arxiv_embed.data.shards import shard_files
-from arxiv_embed.data.subsample import SubsampleConfig, category_counts, plan, write_processed
+from arxiv_embed.data.subsample import SubsampleConfig, category_counts, plan, write_pool, write_processed
 from arxiv_embed.layout import LAYOUT
 from arxiv_embed.stage import run_stage
 
@@ -25,6 +26,8 @@ def main(params: Params) -> dict:
     chosen = plan(shards, params.subsample)
     with atomic_path(LAYOUT.processed, is_dir=True) as tmp:
         splits = write_processed(shards, chosen, LAYOUT, tmp)
+    with atomic_path(LAYOUT.pool, is_dir=True) as tmp:
+        pool_shards = write_pool(shards, chosen, tmp)
     with atomic_path(LAYOUT.plot("category_counts")) as tmp:
         pd.DataFrame(category_counts(splits)).to_csv(tmp, index=False)
     return {
@@ -32,6 +35,9 @@ def main(params: Params) -> dict:
         **{f"{name}_papers": len(df) for name, df in splits.items()},
         "corpus_papers": len(chosen.corpus),
         "corpus_papers_of_rare_categories": chosen.unsplit_rare,  # in the index, in no split
+        "pool_papers": sum(pool_shards),  # the TF-IDF classifier's training pool: outside val and test
+        "pool_categories": int(chosen.pool["primary_category"].nunique()),
+        "pool_shards": len(pool_shards),
         "dropped": chosen.dropped,
     }
 

@@ -148,6 +148,14 @@ def test_gpu_benchmark_and_its_carry_folder_on_cpu(tmp_path: Path) -> None:
     assert result["finetune"]["texts_per_second"] > 0 and result["embed"]["texts_per_second"] > 0
 
 
+def test_labels_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
+    result = bench("benchmarks.labels", ["--repo", str(pipeline_repo)], tmp_path)
+    half, whole = result["curve"]
+    assert whole["train_vectors"] == json.loads((pipeline_repo / "metrics/adapter.json").read_text())["train_vectors"]
+    assert half["train_vectors"] == whole["train_vectors"] // 2 and result["seconds_to_embed_as_many_again"] > 0
+    assert 0 <= whole["adapter_val_p@10"] <= 1 and 0 <= whole["embedding_val_accuracy"] <= 1
+
+
 def test_search_modes_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     result = bench("benchmarks.search_modes", ["--models", str(pipeline_repo / "models")], tmp_path)
     assert result["papers"] == 2000 and result["postings"] > result["papers"]

@@ -1,5 +1,6 @@
 """The array-only classifier reproduces scikit-learn's probabilities, survives a save/load round trip, and its
-temperature makes the served probabilities calibrated."""
+temperature makes the served probabilities calibrated; the out-of-core TF-IDF learner learns chunk by chunk what
+one pass over all the papers learns, and the hybrid serves classes only the TF-IDF side saw."""
 
 from __future__ import annotations
 
@@ -11,16 +12,20 @@ from sklearn.linear_model import LogisticRegression
 
 from arxiv_embed.classify.classifier import (
     HybridClassifier,
+    HybridSpec,
+    LearnedFrom,
     LinearClassifier,
     fit_temperature,
     temperature_scale,
 )
+from arxiv_embed.classify.text_learner import fit_text_model
 from arxiv_embed.classify.tfidf import TfidfConfig, TfidfFeatures, make_vectorizer
 from arxiv_embed.data.sources import read_papers
 from arxiv_embed.data.text import build_texts
+from arxiv_embed.errors import PipelineError
 from arxiv_embed.metrics import expected_calibration_error
 
-TFIDF = TfidfConfig(max_features=2000, max_ngram=2, alpha=1e-4, max_iter=50, seed=0)
+TFIDF = TfidfConfig(max_features=2000, max_ngram=2, vocabulary_papers=1000, alpha=1e-4, epochs=20, seed=0)
 
 
 @pytest.mark.parametrize("n_classes", [2, 4])
@@ -64,6 +69,53 @@ def test_numpy_tfidf_is_sklearns(papers: tuple[list[str], np.ndarray], tmp_path:
         np.testing.assert_allclose(row, expected, atol=1e-6)
 
 
+def chunked(texts: list[str], labels: np.ndarray, size: int):
+    return ((texts[i : i + size], labels[i : i + size]) for i in range(0, len(texts), size))
+
+
+def test_the_out_of_core_learner_learns_in_chunks_what_it_learns_at_once(papers) -> None:
+    """Chunks of 16 papers give the classifier of one 1000-paper chunk; the vocabulary comes from the first
+    `vocabulary_papers` papers only, so memory does not grow with the papers."""
+    texts, labels = papers
+    classes = np.unique(labels)
+    whole = fit_text_model([(texts, labels)], classes, TFIDF)
+    small = TfidfConfig(**{**vars(TFIDF), "vocabulary_papers": 40})
+    chunks = fit_text_model(chunked(texts, labels, 16), classes, small)
+    assert whole.papers == chunks.papers == len(texts)
+    first_40 = make_vectorizer(small).fit(texts[:40]).vocabulary_
+    assert chunks.vectorizer.vocabulary_ == first_40 and len(first_40) < len(whole.vectorizer.vocabulary_)
+    x = whole.vectorizer.transform(texts)
+    assert (whole.classifier.predict(x) == labels).mean() > 0.9
+    same_vocabulary = fit_text_model(chunked(texts, labels, 16), classes, TFIDF)
+    agree = same_vocabulary.classifier.predict(x) == whole.classifier.predict(x)
+    assert agree.mean() > 0.9 and (same_vocabulary.classifier.predict(x) == labels).mean() > 0.9
+    assert fit_text_model(chunked(texts, labels, 16), classes, TFIDF).classifier.coef.tolist() == (
+        same_vocabulary.classifier.coef.tolist()
+    )  # seeded
+
+
+def test_the_tfidf_side_can_know_classes_the_embedding_side_never_saw(papers, tmp_path: Path) -> None:
+    texts, labels = papers
+    vectors = np.random.default_rng(0).normal(size=(len(texts), 8)).astype(np.float32)
+    common = labels != labels[0]  # the embedding side never sees the first paper's category
+    text = fit_text_model([(texts, labels)], np.unique(labels), TFIDF)
+    embedding = LinearClassifier.fit(LogisticRegression(max_iter=500), vectors[common], labels[common])
+    features = TfidfFeatures.from_vectorizer(text.vectorizer)
+    hybrid = HybridClassifier(embedding, text.classifier, features, weight=0.5)
+    assert hybrid.classes.tolist() == sorted(set(labels))
+    probs = hybrid.embedding_proba(vectors)
+    assert (probs[:, hybrid.classes.tolist().index(labels[0])] == 0).all()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert labels[0] in hybrid.predict(vectors, texts)
+    with pytest.raises(PipelineError, match="lacks classes the embedding classifier knows"):
+        HybridClassifier(text.classifier, embedding, features, weight=0.5)
+
+
+def spec(weight: float, temperature: float) -> HybridSpec:
+    side = LearnedFrom(train_papers=1, classes=2)
+    return HybridSpec(weight=weight, temperature=temperature, embedding=side, tfidf=side, val_log_loss={})
+
+
 def test_hybrid_blends_the_two_models(papers: tuple[list[str], np.ndarray], tmp_path: Path) -> None:
     texts, labels = papers
     vectors = np.random.default_rng(0).normal(size=(len(texts), 8)).astype(np.float32)  # uninformative
@@ -71,7 +123,7 @@ def test_hybrid_blends_the_two_models(papers: tuple[list[str], np.ndarray], tmp_
     text = LinearClassifier.fit(TFIDF.estimator(), vectorizer.fit_transform(texts), labels)
     embedding = LinearClassifier.fit(LogisticRegression(C=10.0, max_iter=500), vectors, labels)
     hybrid = HybridClassifier(embedding, text, TfidfFeatures.from_vectorizer(vectorizer), weight=0.25, temperature=0.5)
-    hybrid.save(tmp_path, note="test")
+    hybrid.save(tmp_path, spec(0.25, 0.5))
     loaded = HybridClassifier.load(tmp_path)
     probs = loaded.predict_proba(vectors, texts)
     blend = 0.25 * embedding.predict_proba(vectors) + 0.75 * text.predict_proba(vectorizer.transform(texts))

@@ -13,7 +13,7 @@ from arxiv_embed.data.text import build_texts
 from arxiv_embed.search.lexical import LexicalIndex, write_postings
 from arxiv_embed.search.modes import reciprocal_rank_fusion
 
-TFIDF = TfidfConfig(max_features=3000, max_ngram=2, alpha=1e-4, max_iter=20, seed=0)
+TFIDF = TfidfConfig(max_features=3000, max_ngram=2, vocabulary_papers=1000, alpha=1e-4, epochs=20, seed=0)
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,9 @@ def papers(tiny_source: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def features(papers: pd.DataFrame) -> TfidfFeatures:
-    vectorizer = make_vectorizer(TfidfConfig(max_features=2000, max_ngram=2, alpha=1e-4, max_iter=10, seed=0))
+    vectorizer = make_vectorizer(
+        TfidfConfig(max_features=2000, max_ngram=2, vocabulary_papers=1000, alpha=1e-4, epochs=10, seed=0)
+    )
     vectorizer.fit(build_texts(papers["title"], papers["abstract"], FIELD))
     return TfidfFeatures.from_vectorizer(vectorizer)
 

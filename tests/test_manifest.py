@@ -41,6 +41,13 @@ RECORD = {
         "seed": 42,
         "val_p_at_10": {"centroid": 0.61, "linear_and_nearest": 0.66},
     },
+    "classifier": {
+        "weight": 0.3,
+        "temperature": 0.73,
+        "embedding": {"train_papers": 19099, "classes": 107},
+        "tfidf": {"train_papers": 103084, "classes": 107},
+        "val_log_loss": {"0.0": 1.17, "0.3": 1.07, "1.0": 1.3},
+    },
     "onnx": {
         "fused_ops": {"Attention": 6, "SkipLayerNormalization": 12},
         "fused_graphs": ["int8"],

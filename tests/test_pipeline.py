@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -73,6 +74,7 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     sub = metrics(pipeline_repo, "subsample")
     assert sub["categories"] == 5 and sub["train_papers"] + sub["val_papers"] + sub["test_papers"] == len(tiny_rows)
     assert sub["corpus_papers"] == len(tiny_rows)
+    assert sub["pool_papers"] == sub["train_papers"]  # the corpus is the whole slice: the pool is its train split
     embed = metrics(pipeline_repo, "embed")
     assert embed == {**embed, "engine": "local", "encoder": "onnx-int8", "corpus_vectors": len(tiny_rows)}
     train = metrics(pipeline_repo, "finetune")
@@ -120,8 +122,13 @@ def test_every_out_and_metric(pipeline_repo: Path, tiny_rows: list[dict]) -> Non
     assert set(base) >= {"p@10", "p@10_lo", "accuracy", "accuracy_hi", "macro_f1", "p@10_any_category"}
     assert base["corpus"] == len(tiny_rows)
     clf = metrics(pipeline_repo, "fit_classifier")
-    # the blend is chosen on val among weights that include either model alone
-    assert clf["val_accuracy"] >= max(clf["val_embedding_accuracy"], clf["val_tfidf_accuracy"])
+    # the blend is chosen on val, by calibrated log loss, among weights that include either model alone
+    blends = pd.read_csv(pipeline_repo / "metrics/classifier_blend.csv")
+    chosen = blends.loc[blends["val_log_loss"].idxmin()]
+    assert chosen["embedding_weight"] == clf["embedding_weight"] and {0.0, 1.0} <= set(blends["embedding_weight"])
+    assert clf["val_log_loss"] == round(chosen["val_log_loss"], 4) and clf["val_accuracy"] == round(
+        chosen["val_accuracy"], 4
+    )
     assert clf["embedding_weight"] == ev["embedding_weight"]
     manifest = json.loads((pipeline_repo / "models/manifest.json").read_text())
     assert set(manifest["versions"]) >= {"torch", "onnxruntime", "faiss-cpu", "scikit-learn"}

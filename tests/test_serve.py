@@ -60,6 +60,10 @@ def test_health_ready_and_page(client: TestClient, pipeline_repo: Path) -> None:
         ready["metrics"]["p@10"] == evaluation["p@10"] and ready["metrics"]["accuracy_lo"] == evaluation["accuracy_lo"]
     )
     assert ready["release"] is None  # not fetched from the registry
+    fitted = json.loads((pipeline_repo / "metrics/fit_classifier.json").read_text())
+    learned = ready["classifier"]
+    assert learned["embedding"] == {"train_papers": fitted["train_papers"], "classes": fitted["embedding_classes"]}
+    assert learned["tfidf"] == {"train_papers": fitted["tfidf_train_papers"], "classes": fitted["classes"]}
     page = client.get("/")
     assert page.status_code == 200 and "<textarea" in page.text
     assert "/search" in client.get("/openapi.json").json()["paths"]

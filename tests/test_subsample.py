@@ -1,4 +1,5 @@
-"""Cleaning, de-duplication, the corpus sample and the stratified splits drawn from it, on real papers."""
+"""Cleaning, de-duplication, the corpus sample, the stratified splits drawn from it and the training pool, on real
+papers."""
 
 from __future__ import annotations
 
@@ -7,16 +8,24 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
+from arxiv_embed.data import subsample
+from arxiv_embed.data.pool import PoolReader
+from arxiv_embed.data.shards import shard_files, shard_name
 from arxiv_embed.data.sources import read_papers
 from arxiv_embed.data.subsample import (
+    POOL_COLUMNS,
     SubsampleConfig,
     clean,
+    labelled_categories,
     labelled_papers,
     paper_keys,
+    plan,
     select_corpus,
     stratified_split,
+    write_pool,
 )
 from arxiv_embed.errors import PipelineError
 
@@ -58,7 +67,7 @@ def test_splits_are_stratified_samples_of_the_labelled_corpus(papers: pd.DataFra
         primary_category="rare.XX", id=lambda d: d["id"] + "r", title=lambda d: d["title"] + "r"
     )
     everything = pd.concat([papers, rare])
-    labelled, n_rare = labelled_papers(everything, everything, CFG)
+    labelled, n_rare = labelled_papers(everything, labelled_categories(everything, CFG))
     assert n_rare == 5 and "rare.XX" not in set(labelled["primary_category"])
     splits = stratified_split(labelled, CFG)
     assert (len(splits["val"]), len(splits["test"])) == (CFG.val_papers, CFG.test_papers)
@@ -82,3 +91,41 @@ def test_single_category_is_a_clear_error(papers: pd.DataFrame) -> None:
     one = papers[papers["primary_category"] == papers["primary_category"].iloc[0]]
     with pytest.raises(PipelineError, match="min_papers_to_keep_category"):
         stratified_split(one, CFG)
+
+
+def test_the_pool_is_every_labelled_paper_outside_val_and_test(papers: pd.DataFrame, tmp_path, monkeypatch) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    repeated = papers.iloc[:7]  # the same papers again in a later shard: kept once
+    for number, part in enumerate((papers.iloc[:80], papers.iloc[80:], repeated)):
+        pq.write_table(pa.Table.from_pandas(part, preserve_index=False), raw / shard_name(number))
+    monkeypatch.setattr(subsample, "POOL_SHARD_PAPERS", 30)
+    cfg = replace(CFG, corpus_max_papers=60)
+    chosen = plan(shard_files(raw), cfg)
+    (tmp_path / "pool").mkdir()
+    sizes = write_pool(shard_files(raw), chosen, tmp_path / "pool")
+    shards = [pd.read_parquet(f) for f in shard_files(tmp_path / "pool")]
+    pool = pd.concat(shards)
+
+    assert list(pool.columns) == POOL_COLUMNS and sizes == [len(shard) for shard in shards]
+    assert max(sizes) <= 30 and max(sizes) - min(sizes) <= 1
+    assert pool["id"].is_unique
+    held_out = set(chosen.split_of.index[chosen.split_of != "train"])
+    assert len(held_out) == cfg.val_papers + cfg.test_papers and not held_out & set(pool["id"])
+    cleaned, _ = clean(paper_keys(pa.Table.from_pandas(papers, preserve_index=False)), cfg)
+    labelled = cleaned[cleaned["primary_category"].isin(labelled_categories(cleaned, cfg))]
+    assert set(pool["id"]) == set(labelled["id"]) - held_out  # corpus or not
+    assert set(pool["id"]) - set(chosen.corpus["id"])  # papers the index does not hold
+    by_id = papers.set_index("id")
+    assert (pool.set_index("id")["abstract"] == by_id.loc[pool["id"], "abstract"]).all()
+    assert plan(shard_files(raw), cfg).pool["id"].tolist() == chosen.pool["id"].tolist()  # seeded
+
+    every = pd.concat(PoolReader(tmp_path / "pool", None, seed=0).frames())
+    assert sorted(every["id"]) == sorted(pool["id"])
+    some = PoolReader(tmp_path / "pool", 40, seed=0)
+    taken = pd.concat(some.frames())
+    assert len(taken) == 40 and taken["id"].is_unique and set(taken["id"]) <= set(pool["id"])
+    assert pd.concat(some.frames(["primary_category"]))["primary_category"].tolist() == (
+        taken["primary_category"].tolist()
+    )  # the same papers whatever columns are read
+    assert some.categories().tolist() == sorted(set(taken["primary_category"]))

@@ -28,7 +28,8 @@ from arxiv_embed.atomic import write_json
 from arxiv_embed.layout import LAYOUT
 
 EVAL, BASELINE = LAYOUT.stage_metrics("evaluate").as_posix(), LAYOUT.stage_metrics("baseline").as_posix()
-KEPT = (EVAL, BASELINE, *(LAYOUT.stage_metrics(s).as_posix() for s in ("finetune", "embed")))  # quality, and its cost
+# quality, and what it cost and learned from
+KEPT = (EVAL, BASELINE, *(LAYOUT.stage_metrics(s).as_posix() for s in ("finetune", "embed", "fit_classifier")))
 # column: (key in evaluate.json, key in baseline.json or None, shown with its interval); "/" reads nested keys
 COLUMNS = {
     "P@1 dense": ("modes/dense/p@1", "p@1", False),

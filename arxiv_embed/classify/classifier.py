@@ -3,22 +3,26 @@
 The served classifier is a hybrid: the embedding model's and the TF-IDF model's probabilities blended with a
 weight chosen on the validation split, then temperature-scaled on the same split so that a probability of 0.8
 is right about 80% of the time (a blend of two softmaxes spreads mass over classes and reads under-confident).
+The two models learn from different papers: the embedding model from the embedded train split, the TF-IDF model
+from the labelled pool, which is larger and may hold categories the corpus lacks; the hybrid's classes are the
+TF-IDF model's, and the embedding model gives the classes it never saw no probability.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
-from pydantic import PositiveFloat
+from pydantic import BaseModel, PositiveFloat
 
 from arxiv_embed.classify.tfidf import IDF_FILE, TERMS_FILE, TfidfFeatures
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.params import Count, params_section
+from arxiv_embed.spec_file import SpecFile
 
 CLASSIFIER_FILE = "classifier.npz"  # on embeddings
 TEXT_CLASSIFIER_FILE = "text_classifier.npz"  # on TF-IDF features
@@ -29,11 +33,17 @@ BLEND_WEIGHTS = tuple(round(w, 2) for w in np.linspace(0, 1, 21))  # of the embe
 
 @params_section
 class ClassifierConfig:
-    """The `classifier` section: the logistic regression on embeddings (its TF-IDF half reads `tfidf`)."""
+    """The `classifier` section: the logistic regression on embeddings (its TF-IDF half reads `tfidf`), and how
+    many papers of the labelled pool the TF-IDF half learns from."""
 
     C: PositiveFloat
     max_iter: Count
+    train_papers: Count | Literal["all"]  # of the pool, a random sample; all: every labelled paper outside val/test
     seed: int
+
+    @property
+    def pool_papers(self) -> int | None:
+        return None if self.train_papers == "all" else self.train_papers
 
     def estimator(self):
         """Multinomial L-BFGS: exact and quick on dense vectors of a few hundred dimensions."""
@@ -52,12 +62,16 @@ class LinearClassifier:
 
     @classmethod
     def fit(cls, estimator, x, y: np.ndarray) -> LinearClassifier:
-        """Fit an unfitted scikit-learn linear classifier on dense or sparse `x`, then keep only the arrays.
+        """Fit an unfitted scikit-learn linear classifier on dense or sparse `x`, then keep only the arrays."""
+        return cls.of(estimator.fit(x, y))
+
+    @classmethod
+    def of(cls, model) -> LinearClassifier:
+        """The arrays of a fitted scikit-learn linear classifier.
 
         Its scores are read as softmax logits: exact for multinomial logistic regression, and for one-vs-rest
         models a monotone map of their ranking that the hybrid's temperature then calibrates.
         """
-        model = estimator.fit(x, y)
         coef, intercept = model.coef_, model.intercept_
         if len(model.classes_) == 2:  # binary: sigmoid(z) == softmax([-z/2, z/2])
             coef = np.vstack([-coef[0] / 2, coef[0] / 2])
@@ -115,9 +129,29 @@ def fit_temperature(y: np.ndarray, classes: np.ndarray, probs: np.ndarray) -> fl
     return round(float(np.exp(result.x)), 4)
 
 
+class LearnedFrom(BaseModel):
+    """What one side of the hybrid learned from."""
+
+    train_papers: int
+    classes: int
+
+
+class HybridSpec(SpecFile):
+    """hybrid.json, which the fit_classifier stage writes and a bundle carries: the blend, its temperature, what
+    each side learned from, and the calibrated blend's val log loss at each embedding weight (the choice)."""
+
+    FILE = HYBRID_FILE
+    weight: float  # of the embedding model
+    temperature: float
+    embedding: LearnedFrom
+    tfidf: LearnedFrom
+    val_log_loss: dict[str, float]
+
+
 @dataclass
 class HybridClassifier:
-    """temperature_scale(weight * P(embedding model) + (1 - weight) * P(TF-IDF model)), over the same classes."""
+    """temperature_scale(weight * P(embedding model) + (1 - weight) * P(TF-IDF model)), over the TF-IDF model's
+    classes, of which the embedding model's are a subset."""
 
     embedding: LinearClassifier
     text: LinearClassifier
@@ -125,16 +159,28 @@ class HybridClassifier:
     weight: float
     temperature: float = 1.0
 
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.embedding.classes) - set(self.classes))
+        if unknown:
+            raise PipelineError(f"the TF-IDF classifier lacks classes the embedding classifier knows: {unknown[:5]}")
+        self._columns = np.searchsorted(self.classes, self.embedding.classes)  # both sorted, as scikit-learn's
+
     @property
     def classes(self) -> np.ndarray:
-        return self.embedding.classes
+        return self.text.classes
+
+    def embedding_proba(self, vectors: np.ndarray) -> np.ndarray:
+        """The embedding model's probabilities over the hybrid's classes (0 for those it never saw)."""
+        probs = np.zeros((len(vectors), len(self.classes)), np.float32)
+        probs[:, self._columns] = self.embedding.predict_proba(vectors)
+        return probs
 
     def text_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.text.predict_proba_sparse([self.features.transform(t) for t in texts])
 
     def blended_proba(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """The blend before calibration (evaluate reports its calibration error beside the served one's)."""
-        return self.blend(self.embedding.predict_proba(vectors), self.text_proba(texts), self.weight)
+        return self.blend(self.embedding_proba(vectors), self.text_proba(texts), self.weight)
 
     def predict_proba(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         """The served, calibrated probabilities."""
@@ -147,18 +193,15 @@ class HybridClassifier:
     def blend(embedding_probs: np.ndarray, text_probs: np.ndarray, weight: float) -> np.ndarray:
         return weight * embedding_probs + (1 - weight) * text_probs
 
-    def save(self, folder: Path, **record) -> None:
+    def save(self, folder: Path, spec: HybridSpec) -> None:
         self.embedding.save(folder / CLASSIFIER_FILE)
         self.text.save(folder / TEXT_CLASSIFIER_FILE)
         self.features.save(folder)
-        spec = {"weight": self.weight, "temperature": self.temperature, **record}
-        (folder / HYBRID_FILE).write_text(json.dumps(spec, indent=2) + "\n")
+        spec.save(folder)
 
     @classmethod
     def load(cls, folder: Path) -> HybridClassifier:
         embedding = LinearClassifier.load(folder / CLASSIFIER_FILE)
         text = LinearClassifier.load(folder / TEXT_CLASSIFIER_FILE)
-        if not np.array_equal(embedding.classes, text.classes):
-            raise PipelineError(f"{folder}: the embedding and TF-IDF classifiers know different classes")
-        spec = json.loads((folder / HYBRID_FILE).read_text())
-        return cls(embedding, text, TfidfFeatures.load(folder), spec["weight"], spec["temperature"])
+        spec = HybridSpec.load(folder)
+        return cls(embedding, text, TfidfFeatures.load(folder), spec.weight, spec.temperature)

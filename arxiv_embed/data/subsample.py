@@ -1,7 +1,11 @@
-"""Cleaning, de-duplication, the corpus, and train/val/test splits drawn from it, stratified by category.
+"""Cleaning, de-duplication, the corpus, train/val/test splits drawn from it, and the labelled training pool.
 
 Cleaning works on a light metadata frame (id, category, a hash of the title key, the abstract's length), never
 on the abstracts themselves, so it scales to all of arXiv: `paper_keys` turns each raw shard into such rows.
+
+The corpus is what is embedded and indexed, so its size is bounded by time; a label costs nothing to read, so the
+pool holds every clean paper of a labelled category outside val and test, whether the corpus holds it or not. The
+classifier's TF-IDF model learns from the pool, one shard at a time.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from arxiv_embed.layout import Layout
 from arxiv_embed.params import Count, params_section
 
 SPLITS = ("train", "val", "test")
+POOL_SHARD_PAPERS = 50_000  # at most, per pool shard: what the TF-IDF learner holds in memory at once
+POOL_COLUMNS = ["id", "title", "abstract", "primary_category"]
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
@@ -29,8 +35,9 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 class SubsampleConfig:
     """The `subsample` section: cleaning, the corpus the index serves, and the splits drawn from that corpus.
 
-    Every labelled corpus paper that is not in val or test is training material: the classifiers learn from all
-    of them, the encoder from `train.max_pairs` pairs drawn among them.
+    Every labelled corpus paper that is not in val or test is training material for the encoder (`train.max_pairs`
+    pairs drawn among them) and the embedding classifier; the TF-IDF classifier learns from the pool, every clean
+    paper of a labelled category outside val and test.
     """
 
     min_abstract_chars: int
@@ -77,14 +84,28 @@ def clean(papers: pd.DataFrame, cfg: SubsampleConfig) -> tuple[pd.DataFrame, dic
     return papers.reset_index(drop=True), dropped
 
 
-def labelled_papers(papers: pd.DataFrame, corpus: pd.DataFrame, cfg: SubsampleConfig) -> tuple[pd.DataFrame, int]:
-    """The corpus papers the splits are drawn from: those of categories with enough clean papers in `papers`.
+def labelled_categories(papers: pd.DataFrame, cfg: SubsampleConfig) -> pd.Index:
+    """The categories with at least `min_papers_to_keep_category` clean papers: what the classifiers can learn."""
+    counts = papers["primary_category"].value_counts()
+    return counts[counts >= cfg.min_papers_to_keep_category].index
+
+
+def labelled_papers(corpus: pd.DataFrame, categories: pd.Index) -> tuple[pd.DataFrame, int]:
+    """The corpus papers the splits are drawn from: those of labelled `categories`.
 
     Returns them and how many corpus papers were left out for a rare category (they stay in the corpus).
     """
-    counts = papers["primary_category"].value_counts()
-    kept = corpus["primary_category"].isin(counts[counts >= cfg.min_papers_to_keep_category].index)
+    kept = corpus["primary_category"].isin(categories)
     return corpus[kept], int((~kept).sum())
+
+
+def training_pool(papers: pd.DataFrame, categories: pd.Index, held_out: pd.Index, seed: int) -> pd.DataFrame:
+    """Every clean paper of a labelled category that is not `held_out` (val and test), in a seeded random order,
+    with the pool shard each goes to: shards of near-equal size, each a random sample of the pool."""
+    pool = papers[papers["primary_category"].isin(categories) & ~papers["id"].isin(held_out)]
+    pool = pool.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    shards = -(-len(pool) // POOL_SHARD_PAPERS)
+    return pool.assign(pool_shard=np.arange(len(pool)) % max(shards, 1))
 
 
 def stratified_split(papers: pd.DataFrame, cfg: SubsampleConfig) -> dict[str, pd.DataFrame]:
@@ -154,11 +175,12 @@ def scan(shards: list[Path]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Plan:
-    """What pass 2 copies: the corpus's (shard, row) pairs and the split of each labelled paper."""
+    """What pass 2 copies: the corpus's and the pool's (shard, row) pairs, and the split of each labelled paper."""
 
     corpus: pd.DataFrame
     labelled: pd.DataFrame
     split_of: pd.Series  # id -> split name
+    pool: pd.DataFrame  # with the pool shard of each paper
     dropped: dict[str, int]
     unsplit_rare: int  # corpus papers of categories too rare to split
 
@@ -166,10 +188,13 @@ class Plan:
 def plan(shards: list[Path], cfg: SubsampleConfig) -> Plan:
     papers, dropped = clean(scan(shards), cfg)
     corpus = papers[select_corpus(papers, cfg.corpus_max_papers, cfg.seed)]
-    labelled, unsplit_rare = labelled_papers(papers, corpus, cfg)
+    categories = labelled_categories(papers, cfg)
+    labelled, unsplit_rare = labelled_papers(corpus, categories)
     split_keys = stratified_split(labelled, cfg)
     split_of = pd.concat([df[["id"]].assign(split=name) for name, df in split_keys.items()]).set_index("id")["split"]
-    return Plan(corpus, labelled, split_of, dropped, unsplit_rare)
+    held_out = pd.Index(split_of.index[split_of != "train"])
+    pool = training_pool(papers, categories, held_out, cfg.seed)
+    return Plan(corpus, labelled, split_of, pool, dropped, unsplit_rare)
 
 
 def write_processed(shards: list[Path], chosen: Plan, layout: Layout, out: Path) -> dict[str, pd.DataFrame]:
@@ -191,3 +216,25 @@ def write_processed(shards: list[Path], chosen: Plan, layout: Layout, out: Path)
     for name, df in splits.items():
         df.to_parquet(out / layout.split(name).name, index=False)
     return splits
+
+
+def write_pool(shards: list[Path], chosen: Plan, out: Path) -> list[int]:
+    """The pool's papers (`POOL_COLUMNS`) as shards in `out`, which becomes `layout.pool`; returns their sizes.
+
+    Each pool shard is filled raw shard by raw shard, so memory holds one raw shard and one pool shard at most.
+    """
+    raw_schema = pq.read_schema(shards[0])
+    schema = pa.schema(raw_schema.field(c) for c in POOL_COLUMNS)
+    writers = {n: pq.ParquetWriter(out / shard_name(n), schema) for n in sorted(chosen.pool["pool_shard"].unique())}
+    try:
+        for number, path in enumerate(shards):
+            rows = chosen.pool[chosen.pool["shard"] == number]
+            if rows.empty:
+                continue
+            papers = pq.read_table(path, columns=POOL_COLUMNS)
+            for pool_shard, part in rows.groupby("pool_shard"):
+                writers[pool_shard].write_table(papers.take(part["row"].to_numpy()))
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return chosen.pool["pool_shard"].value_counts().sort_index().tolist()

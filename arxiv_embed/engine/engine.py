@@ -137,6 +137,7 @@ class Engine:
             text_field=m.text_field,
             search_mode=b.searcher.default_mode,
             recommend_method=b.recommend.default_method,
+            classifier=m.classifier,
             provenance=m.provenance,
             metrics=m.metrics,
             release=b.release,

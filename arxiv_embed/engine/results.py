@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from arxiv_embed.classify.classifier import HybridSpec
+
 
 @dataclass(frozen=True)
 class Paper:
@@ -80,6 +82,7 @@ class Description:
     text_field: str
     search_mode: str
     recommend_method: str
+    classifier: HybridSpec  # the blend, and what each side learned from
     provenance: dict[str, Any] | None
     metrics: dict[str, Any] | None
     release: dict[str, Any] | None
