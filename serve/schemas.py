@@ -26,7 +26,8 @@ class RequestModels:
     """The request bodies of one app, with its limits."""
 
     embed: type[BaseModel]
-    classify: Any  # a union of two models: by title or by abstract
+    classify: Any  # a union of three models: one free text, by title or by abstract
+    classify_by_text: type[BaseModel]
     search: Any  # a union: SearchByText | SearchById
     search_by_id: type[BaseModel]
     embeddings: type[BaseModel]  # OpenAI's POST /v1/embeddings
@@ -51,6 +52,7 @@ def request_models(cfg: Settings, dim: int | None = None) -> RequestModels:
     class ClassifyByTitle(BaseModel):
         """A non-blank title, with or without an abstract."""
 
+        model_config = ConfigDict(extra="forbid")  # an unknown key is a mistake to name, not to drop
         title: Text
         abstract: OptionalText = None
         k: K = 5
@@ -58,14 +60,23 @@ def request_models(cfg: Settings, dim: int | None = None) -> RequestModels:
     class ClassifyByAbstract(BaseModel):
         """A non-blank abstract, with or without a title."""
 
+        model_config = ConfigDict(extra="forbid")
         abstract: Text
         title: OptionalText = None
+        k: K = 5
+
+    class ClassifyByText(BaseModel):
+        """One free text, as /search takes it (e.g. a title and abstract pasted together)."""
+
+        model_config = ConfigDict(extra="forbid")  # `text` with `title` or `abstract` matches no variant
+        text: Text
         k: K = 5
 
     search_by_text, search_by_id = search_requests(Text, K)
     return RequestModels(
         embed=EmbedRequest,
-        classify=ClassifyByTitle | ClassifyByAbstract,
+        classify=ClassifyByText | ClassifyByTitle | ClassifyByAbstract,
+        classify_by_text=ClassifyByText,
         search=search_by_text | search_by_id,
         search_by_id=search_by_id,
         embeddings=embeddings_request(cfg, Text, dim),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,19 @@ def committed_render() -> dict[Path, str]:
 def test_page_is_what_the_generator_writes(page: Path) -> None:
     stale = f"{page.relative_to(ROOT)} is stale: run `make docs` (and commit the metrics of a run you keep)"
     assert page.read_text() == committed_render()[page], stale
+
+
+def test_curl_lines_keep_their_urls_whole() -> None:
+    """A URL's `&` outside quotes would end the command in a shell and background the rest of it."""
+    pages = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    lines = [
+        line.strip() for page in pages for line in page.read_text().splitlines() if line.strip().startswith("curl ")
+    ]
+    assert lines
+    for line in lines:
+        command = line.split("   #")[0].removesuffix("\\")  # a comment, or a continued line
+        tokens = list(shlex.shlex(command, posix=True, punctuation_chars=True))
+        assert "&" not in tokens and "&&" not in tokens, line
 
 
 def test_readme_is_one_screenful() -> None:

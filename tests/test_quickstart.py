@@ -27,6 +27,7 @@ def test_quickstart_serves_an_answer_from_a_fresh_clone(tmp_path: Path, sample: 
     port = free_port()
     out = run(["make", "quickstart", SET_UP, f"SAMPLE={source}", f"PORT={port}", "CHECK=1"], repo, timeout=1500)
     assert f"curl -s localhost:{port}/search -H 'content-type: application/json'" in out.stdout
+    assert f"curl -s localhost:{port}/classify" in out.stdout  # --check ran every printed line through bash
     answer = answer_in(out.stdout)
     assert len(answer["results"]) == 3 and all(hit["title"] and hit["score"] for hit in answer["results"])
     assert not (repo / ".serve.pid").exists()  # the server is gone, and so is its pid

@@ -166,6 +166,14 @@ def test_classify_serves_the_pipelines_hybrid(client: TestClient, models_dir: Pa
         top = np.argsort(-expected)[:3]
         assert [c["category"] for c in got] == bundle.classifier.classes[top].tolist()
         np.testing.assert_allclose([c["probability"] for c in got], expected[top], atol=1e-5)
+        as_text = client.post("/classify", json={"text": text[0], "k": 3}).json()["categories"]
+        assert as_text == got  # one free text, read as the paper's title and abstract are
+
+
+def test_classify_takes_a_free_text_or_fields_never_both(client: TestClient) -> None:
+    assert client.post("/classify", json={"text": "surface codes under biased noise"}).status_code == 200
+    mixed = client.post("/classify", json={"text": "surface codes", "title": "surface codes"})
+    assert mixed.status_code == 422
 
 
 def test_prometheus_metrics(client: TestClient) -> None:

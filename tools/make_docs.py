@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -90,7 +91,7 @@ def make_targets(makefile: Path = ROOT / "Makefile") -> list[tuple[str, str]]:
 
 def curl(example: dict) -> str:
     """The curl command of one recorded request (tools/api_examples.py), quoted for a POSIX shell."""
-    command = f"curl -s localhost:8000{example['path']}"
+    command = f"curl -s {shlex.quote('localhost:8000' + example['path'])}"  # a query's `&` must not reach the shell
     if example["body"] is None:
         return command
     body = json.dumps(example["body"], ensure_ascii=False).replace("'", "'\\''")

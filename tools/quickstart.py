@@ -5,9 +5,9 @@
 Runs the pipeline up to the served bundle with the `small` profile and the pretrained encoder (no fine-tuning; the
 adapter is still trained): the first papers of the Hugging Face dataset when the hub answers, or a local file
 (`--source`, a path relative to the repository, as dvc.lock records it). Then it starts the server on loopback,
-prints the requests to try, and serves until Ctrl-C; `--check` asks one question itself, prints the answer and
-stops the server (the tests' and the benchmark's mode). It is an experiment like any other: `dvc exp show` lists
-it, and `make repro-sample` replaces it with the default run.
+prints the requests to try, and serves until Ctrl-C; `--check` runs each printed request through bash as printed,
+prints the search's answer and stops the server (the tests' and the benchmark's mode). It is an experiment like any
+other: `dvc exp show` lists it, and `make repro-sample` replaces it with the default run.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import httpx
 
 from arxiv_embed.data.hub import hub_reachable
 from tools.processes import wait_for_http
@@ -46,14 +44,30 @@ def overrides(source: str | None) -> list[str]:
     return [*OVERRIDES, f"data.source={source}"]
 
 
-def curl_lines(port: int) -> list[str]:
+def curl_lines(port: int) -> dict[str, str]:
+    """The requests the quickstart prints, by the field their answer must hold."""
     body = json.dumps(QUESTION)
     classify = json.dumps({"text": QUESTION["text"]})
-    return [
-        f"curl -s localhost:{port}/search -H 'content-type: application/json' -d '{body}'",
-        f"curl -s localhost:{port}/classify -H 'content-type: application/json' -d '{classify}'",
-        f"curl -s localhost:{port}/ready",
-    ]
+    return {
+        "results": f"curl -s localhost:{port}/search -H 'content-type: application/json' -d '{body}'",
+        "categories": f"curl -s localhost:{port}/classify -H 'content-type: application/json' -d '{classify}'",
+        "status": f"curl -s localhost:{port}/ready",
+    }
+
+
+def ask_as_printed(lines: dict[str, str]) -> dict[str, dict]:
+    """Each printed line run by bash exactly as printed, its JSON answer by the field it must hold; SystemExit
+    naming the line when an answer is not JSON or lacks that field."""
+    answers = {}
+    for field, line in lines.items():
+        out = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60).stdout
+        try:
+            answers[field] = json.loads(out)
+        except json.JSONDecodeError:
+            answers[field] = {}
+        if field not in answers[field]:
+            sys.exit(f"error: the printed request `{line}` answered {out.strip()[:300]!r}")
+    return answers
 
 
 def start_server(port: int, pid_file: str | None = None) -> subprocess.Popen:
@@ -98,10 +112,12 @@ def main() -> None:
         sys.exit(built.returncode)
     server = start_server(args.port, args.pid_file)
     print(f"\nThe bundle was built in {time.monotonic() - start:.0f} s; serving it on port {args.port}. Try:\n")
-    print("\n".join(f"  {line}" for line in curl_lines(args.port)), flush=True)
+    print("\n".join(f"  {line}" for line in curl_lines(args.port).values()), flush=True)
     if args.check:
-        answer = httpx.post(f"http://127.0.0.1:{args.port}/search", json=QUESTION, timeout=60).json()
-        stop(server)
+        try:
+            answer = ask_as_printed(curl_lines(args.port))["results"]
+        finally:
+            stop(server)
         print(json.dumps(answer, indent=2))
         print(f"answered {time.monotonic() - start:.1f} s after the start")
         sys.exit(0 if answer.get("results") else 1)

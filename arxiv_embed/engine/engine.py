@@ -158,6 +158,10 @@ class Engine:
         text = build_text(title, abstract, field)
         if not text:
             raise UnanswerableQuery(f"this model reads the {field.replace('_', ' and ')}: send that field")
+        return await self.classify_text(text, k)
+
+    async def classify_text(self, text: str, k: int) -> Categories:
+        """The k likeliest primary categories of one text, read as the model reads a paper's title and abstract."""
         vector = (await self.embed([text])).vectors
         classifier = self.bundle.classifier
         probs = (await to_thread.run_sync(classifier.predict_proba, vector, [text]))[0]  # TF-IDF in a thread

@@ -20,7 +20,9 @@ def model_router(ctx: RouteContext) -> APIRouter:
 
     @router.post("/classify", response_model=ClassifyResponse, responses=guarded)
     async def classify(body: requests.classify, engine: CurrentEngine) -> Categories:
-        """Top-k primary categories with probabilities for a title and/or abstract."""
+        """Top-k primary categories with probabilities for a title and/or abstract, or one free text."""
+        if isinstance(body, requests.classify_by_text):
+            return await engine.classify_text(body.text, body.k)
         return await engine.classify(body.title or "", body.abstract or "", body.k)
 
     @router.post("/search", response_model=SearchResponse, responses={**guarded, **UNKNOWN_ID})
