@@ -26,15 +26,14 @@ class PoolReader:
 
     def frames(self, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
         """The papers, shard by shard; the same rows whatever `columns` are read."""
-        left = self.max_papers
+        left = self.max_papers if self.max_papers is not None else float("inf")
         for path in shard_files(self.folder):
-            if left is not None and left <= 0:
+            if left <= 0:
                 return
             papers = pd.read_parquet(path, columns=list(columns) if columns else None)
-            if left is not None and left < len(papers):
-                papers = papers.sample(n=left, random_state=self.seed)
-            if left is not None:
-                left -= len(papers)
+            if left < len(papers):
+                papers = papers.sample(n=int(left), random_state=self.seed)
+            left -= len(papers)
             yield papers.reset_index(drop=True)
 
     def categories(self) -> np.ndarray:
