@@ -65,7 +65,7 @@ def main() -> None:
                 "embedding_val_accuracy": round(whole["embedding_val_accuracy"] - half["embedding_val_accuracy"], 4),
             },
             "embed_papers_per_second": embed["papers_per_second"],
-            "seconds_to_embed_as_many_again": round(whole["train_vectors"] / embed["papers_per_second"]),
+            "seconds_to_embed_as_many_again": round(whole["train_vectors"] / embed["papers_per_second"], 1),
             "val_papers": len(val.labels),
         },
         opts.out,
