@@ -5,6 +5,7 @@ PYTHON ?= python3
 # every machine. Any local file: SAMPLE=path/to/papers.jsonl.gz (snapshot JSON lines, Parquet or CSV).
 SAMPLE ?= ../shared/data/arxiv-papers.jsonl.gz
 SOURCE = $(shell realpath -m --relative-to=$(CURDIR) $(SAMPLE))
+HF_SOURCE = sources/nick007x-arxiv-papers.yaml
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 # torch's CPU build (2.13.0+cpu) is not on PyPI but on PyTorch's own wheel page; TORCH_WHEELS may name a folder
 # or another find-links page instead, and a folder that pip's PIP_FIND_LINKS already names is used as it is.
@@ -59,18 +60,21 @@ lock: setup
 		-c $(LOCK_DIR)/.dev-pins-but-torch.txt $(subst $(FIND_TORCH),,$(LOCK_FLAGS)) -o $(LOCK_DIR)/gpu.txt
 	rm $(LOCK_DIR)/.dev-pins-but-torch.txt
 
-## The main job: the whole pipeline from the default source (the Hugging Face dataset).
+## The main job: the whole pipeline from the default source (the Hugging Face dataset), with params.yaml composed
+## afresh from configs/, whatever an earlier run (the quickstart's small profile) left in it.
 repro: setup
-	dvc repro
+	dvc exp run -S data.source=$(HF_SOURCE)
 
-## The main job offline, on the shared sample of real arXiv papers (or SAMPLE=<your file>).
+## The main job offline, on the shared sample of real arXiv papers (or SAMPLE=<your file>), params.yaml composed
+## afresh from configs/ as for `make repro`.
 repro-sample: setup
 	@test -f $(SAMPLE) || { echo "error: SAMPLE=$(SAMPLE) is not a file: name a local papers file" >&2; exit 1; }
 	dvc exp run -S data.source=$(SOURCE)
 
 ## A served answer in minutes: the `small` profile with the pretrained encoder and its adapter, up to the bundle,
 ## then the server on PORT; it prints the requests to try. On the first papers of the Hugging Face dataset, or
-## SAMPLE=<your file>; CHECK=1 asks one question itself and stops the server (the tests' mode).
+## SAMPLE=<your file>; CHECK=1 runs every printed request through bash, as printed, and stops the server (the
+## tests' mode). Its settings stay in params.yaml, so `make update` grows the bundle it serves.
 quickstart: setup
 	python -m tools.quickstart $(if $(filter command line environment,$(origin SAMPLE)),--source $(SOURCE)) \
 		--port $(PORT) --pid-file $(SERVE_PID) $(if $(CHECK),--check)
@@ -99,9 +103,10 @@ test-fast: setup
 lint: setup
 	ruff check .
 
-## Recompose params.yaml from configs/ exactly as `dvc exp run` does.
+## Recompose params.yaml from configs/ as `dvc exp run` does, keeping its data.source; SET="KEY=VALUE ..." adds
+## overrides (SET="profile=small harvest.url=http://127.0.0.1:8765/oai").
 params: setup
-	python -c "import os; from dvc.utils.hydra import compose_and_dump as c; c('params.yaml', os.path.abspath('configs'), None, 'config', '', [])"
+	python -m tools.compose_params $(SET)
 
 ## The app on PORT (8000) over models/bundle, its pid in SERVE_PID for `make update`.
 serve: setup
@@ -110,7 +115,7 @@ serve: setup
 ## Ship an experiment of `dvc exp show`: make it the workspace, commit every modified tracked file with metrics/
 ## and dvclive/, push its outs to the DVC remote and register its bundle (the artifact $(ARTIFACT), models/bundle) as the next version in GTO (Git Tag Ops): v0.1.0 first, then
 ## one BUMP (minor) up. EXP=<name>.
-register:
+register: setup
 	$(if $(EXP),,$(error EXP=<experiment> is required: pick one in `dvc exp show`))
 	dvc exp apply $(EXP)
 	git add -u . && git add metrics dvclive
@@ -121,7 +126,7 @@ register:
 ## The serving image of a registered bundle: STAGE=prod (the version in that GTO stage) or VERSION=v0.2.0,
 ## fetched from the DVC remote into build/bundle; with neither, the workspace's models/bundle. Tagged
 ## $(IMAGE):<stage|version|latest>; DOCKER_BUILD_ARGS go to `docker build`.
-image:
+image: setup
 	$(if $(FETCHED),python -m tools.fetch_bundle $(if $(STAGE),--stage $(STAGE),--version $(VERSION)) -o $(FETCHED))
 	docker build $(DOCKER_BUILD_ARGS) --build-arg BUNDLE=$(or $(FETCHED),models/bundle) -t $(IMAGE):$(TAG) .
 

@@ -37,6 +37,7 @@ from serve.routers.recommend import recommend_router
 from serve.schemas import ErrorDetail, request_models
 from serve.settings import Settings, settings
 from serve.state import ServerState, load_served
+from serve.validation import answer_validation_errors
 
 log = logging.getLogger(__name__)
 BUSY = {
@@ -90,7 +91,6 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
     app.add_middleware(BodySizeLimit, max_bytes=cfg.max_body_bytes)
     app.add_middleware(InFlightLimit, max_in_flight=cfg.max_in_flight, retry_after_s=cfg.retry_after_s)
     app.add_middleware(RequestMetrics)  # outermost: it also counts the 413s and 429s of the limits
-    answer_engine_errors(app)
     protected = api_key_dependencies(cfg.api_key)
     ctx = RouteContext(
         cfg=cfg,
@@ -98,6 +98,8 @@ def create_app(bundle: Bundle | None = None, cfg: Settings = settings) -> FastAP
         protected=protected,
         guarded={**BODY_ERRORS, **(UNAUTHORIZED if protected else {})},
     )
+    answer_engine_errors(app)
+    answer_validation_errors(app, vars(ctx.requests).values())
     app.include_router(ops_router())
     for router in (model_router(ctx), data_router(ctx), recommend_router(ctx), openai_router(ctx)):
         app.include_router(router)

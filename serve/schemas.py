@@ -228,6 +228,7 @@ class RecommendResponse(EngineAnswer):
     results: list[Recommendation]
     unused: list[str] = Field(description="BibTeX entries (by key) that have neither an id in the index nor a title")
     library: dict[str, int] = Field(description="how many liked and disliked papers were used, by id and by text")
+    note: str | None = Field(default=None, description="why `results` is empty, when it is; else null")
 
 
 class SearchResponse(EngineAnswer):

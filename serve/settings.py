@@ -1,8 +1,10 @@
-"""Server configuration from environment variables (prefix ARXIV_EMBED_), with defaults that just work."""
+"""Server configuration from environment variables (prefix ARXIV_EMBED_), with defaults that just work.
+
+Each field's description is what the Serving page's settings table says of it (`make docs`)."""
 
 from __future__ import annotations
 
-from pydantic import PositiveInt, SecretStr
+from pydantic import Field, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from arxiv_embed.layout import LAYOUT
@@ -13,26 +15,48 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ARXIV_EMBED_")
 
-    models_dir: str = str(LAYOUT.bundle)
-    onnx_variant: str | None = None  # fp32 | int8; unset: the variant that encoded the corpus (manifest)
-    threads: int = 0  # onnxruntime intra-op threads; 0 lets it use every core
-    max_tokens: int = 512  # tokens per micro-batch and per onnxruntime call: 4 texts of 128 (benchmarks/peer.py)
-    search_threads: int = 1  # faiss threads per search; concurrent requests already search in parallel
-    # numpy's BLAS threads (the per-reader models of /recommend): concurrent requests already use the cores, and
-    # calls from several threads into one OpenBLAS pool queue behind each other (benchmarks/recommend.py at c8)
-    blas_threads: PositiveInt = 1
-    max_text_chars: int = 20_000
-    max_batch: int = 64  # texts per /embed request
-    max_k: int = 100
-    max_library: int = 200  # liked, disliked or excluded ids, or texts, per /recommend request; BibTeX entries too
-    max_bibtex_chars: int = 500_000
-    max_body_bytes: int = 2_000_000
-    batch_wait_ms: float = 2.0  # how long the micro-batcher waits for concurrent requests to join a batch
-    max_in_flight: PositiveInt = 128  # requests being answered at once; more get 429 and Retry-After, not a queue
-    retry_after_s: PositiveInt = 1
-    api_key: SecretStr | None = None  # set: every route but /health, /ready and /metrics needs `Bearer <key>`
-    served_model_name: str = "arxiv-embed"  # the model id of /v1/models and /v1/embeddings
-    pid_file: str | None = None  # `python -m serve` keeps its pid here while it runs, for `make update`'s SIGHUP
+    models_dir: str = Field(str(LAYOUT.bundle), description="the bundle to serve (and to read again on SIGHUP)")
+    onnx_variant: str | None = Field(
+        None,
+        description="`fp32` or `int8` (int8 only if it passed its parity bar); unset: the graph that encoded "
+        "the corpus",
+    )
+    threads: int = Field(0, description="onnxruntime intra-op threads; 0: every core")
+    max_tokens: int = Field(
+        512, description="tokens per micro-batch and per onnxruntime call (4 texts of 128: benchmarks/peer.py)"
+    )
+    search_threads: int = Field(
+        1, description="faiss threads per search: concurrent requests already search in parallel"
+    )
+    blas_threads: PositiveInt = Field(
+        1,
+        description="numpy's BLAS threads (the per-reader models of `/recommend`): requests already use the cores, "
+        "and calls from several threads into one OpenBLAS pool queue behind each other",
+    )
+    max_text_chars: int = Field(20_000, description="characters of one text; more: 422")
+    max_batch: int = Field(64, description="texts per `/embed` or `/v1/embeddings` request; more: 422")
+    max_k: int = Field(100, description="the largest `k`; more: 422")
+    max_library: int = Field(
+        200, description="liked, disliked or excluded ids, texts, or BibTeX entries per `/recommend` request; more: 422"
+    )
+    max_bibtex_chars: int = Field(500_000, description="characters of one BibTeX library; more: 422")
+    max_body_bytes: int = Field(2_000_000, description="bytes of one request body; more: 413, before it is parsed")
+    batch_wait_ms: float = Field(
+        2.0, description="how long the micro-batcher waits for concurrent requests to join a batch"
+    )
+    max_in_flight: PositiveInt = Field(
+        128, description="requests being answered at once; more get 429 with Retry-After, not a queue"
+    )
+    retry_after_s: PositiveInt = Field(1, description="the Retry-After of a 429, in seconds")
+    api_key: SecretStr | None = Field(
+        None, description="set: every route but `/health`, `/ready` and `/metrics` needs `Authorization: Bearer <key>`"
+    )
+    served_model_name: str = Field("arxiv-embed", description="the model id of `/v1/models` and `/v1/embeddings`")
+    pid_file: str | None = Field(
+        None,
+        description="where `python -m serve` keeps its pid while it runs, for `make update`'s SIGHUP "
+        "(`make serve` sets .serve.pid)",
+    )
 
 
 settings = Settings()

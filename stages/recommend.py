@@ -3,6 +3,7 @@
 Simulated readers keep train papers of one to three categories (`arxiv_embed.evaluation.reader_simulation`); the
 registry's methods and arxiv-sanity-lite's TF-IDF SVM rank val papers (to choose the served method), the test
 papers, and the newest test papers alone (as the daily feed does). The served vectors are the adapted ones.
+`recommend.test_readers: 0` skips the two test reports: choosing the method needs val alone.
 """
 
 from dataclasses import dataclass
@@ -35,9 +36,11 @@ def main(params: Params) -> dict:
     ids = split_vectors(LAYOUT.adapted_split("test"), LAYOUT.split("test")).ids
     sim = Simulation(cfg.library_sizes, cfg.interests, cfg.val_readers, cfg.negatives, cfg.seed)
     chosen, val_p10 = best_method(simulate(pools["train"], pools["val"], cfg.ranking, sim))
-    test_sim = Simulation(cfg.library_sizes, cfg.interests, cfg.test_readers, cfg.negatives, cfg.seed)
-    test = simulate(pools["train"], pools["test"], cfg.ranking, test_sim)
-    daily = simulate(pools["train"], pools["test"].subset(newest(ids, cfg.daily_papers)), cfg.ranking, test_sim)
+    test, daily = [], []
+    if cfg.test_readers:
+        test_sim = Simulation(cfg.library_sizes, cfg.interests, cfg.test_readers, cfg.negatives, cfg.seed)
+        test = simulate(pools["train"], pools["test"], cfg.ranking, test_sim)
+        daily = simulate(pools["train"], pools["test"].subset(newest(ids, cfg.daily_papers)), cfg.ranking, test_sim)
     with atomic_path(LAYOUT.models.recommend, is_dir=True) as tmp:
         RecommendSpec.of(chosen, cfg, val_p10).save(tmp)
     curve = [
@@ -47,7 +50,7 @@ def main(params: Params) -> dict:
         if isinstance(v, dict)
     ]
     with atomic_path(LAYOUT.plot("recommend")) as tmp:
-        pd.DataFrame(curve).to_csv(tmp, index=False)
+        pd.DataFrame(curve, columns=["library", "interests", "method", "p@10"]).to_csv(tmp, index=False)
     return {"default_method": chosen, "val_p@10": val_p10, "test": test, "daily": daily, "cpu": cpu_isa()}
 
 

@@ -118,3 +118,21 @@ def test_every_abbreviation_is_spelled_out_at_its_first_use(page: Path) -> None:
         if first:
             spelled = text.lower().find(words.lower())
             assert 0 <= spelled <= first.start() + NEAR, f"{page.name}: {short} is not spelled out at its first use"
+
+
+GLOSSARY_TERMS = ("val", "adapter", "OAI datestamp", "P@10", "profile", "hybrid", "bundle", "corpus", "shared sample")
+GLOSSARY_NEAR = 300  # characters after a page's first glossary term within which the glossary is linked
+
+
+@pytest.mark.parametrize("page", sorted(render_all()), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_glossary_is_linked_where_a_page_first_uses_its_words(page: Path) -> None:
+    if page.name == "glossary.md":
+        return
+    text = " ".join(re.sub(r"<!--.*?-->", "", page.read_text()).split())
+    uses = [re.search(rf"(?<![\w/.\[-]){re.escape(term)}(?![\w-])", text) for term in GLOSSARY_TERMS]
+    first = min((found.start() for found in uses if found), default=None)
+    if first is not None:
+        link = text.find("glossary.md")
+        assert 0 <= link <= first + GLOSSARY_NEAR, f"{page.name}: link the glossary at the first use of its words"
+    glossary = (ROOT / "docs/glossary.md").read_text()
+    assert all(f"**{term}**" in glossary or term in glossary for term in GLOSSARY_TERMS)

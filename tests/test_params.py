@@ -12,7 +12,7 @@ from dvc.utils.hydra import compose_and_dump
 
 from arxiv_embed.errors import ParamError
 from arxiv_embed.params import read_stage_params
-from tests.conftest import committed_params, run
+from tests.conftest import SET_UP, committed_params, copy_repo, run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -138,3 +138,29 @@ def test_a_bad_param_stops_the_stage_in_one_line_and_keeps_its_outs(tmp_path: Pa
         "error: download: params.yaml: data.max_papers = 0: Input should be greater than 0"
     ), proc.stderr
     assert (tmp_path / "data/raw/part-00000.parquet").read_bytes() == b"earlier out"
+
+
+def test_make_params_keeps_the_data_source_and_adds_the_settings_given(tmp_path: Path) -> None:
+    """docs/updates.md's offline harvest: `make params SET=...` after a run on a local file keeps that file."""
+    repo = copy_repo(tmp_path / "repo")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["data"]["source"], params["train"]["epochs"] = "../papers.jsonl.gz", 0  # a run's -S settings
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    settings = ["harvest.url=http://127.0.0.1:8765/oai", "harvest.start=2026-12-01", "profile=small"]
+    run(["make", "params", SET_UP, f"SET={' '.join(settings)}"], repo)
+    expected = compose(tmp_path, ["data.source=../papers.jsonl.gz", *settings])
+    assert yaml.safe_load((repo / "params.yaml").read_text()) == expected
+    assert expected["train"]["epochs"] == 1  # an override not given again is gone, as the docs say
+
+    before = (repo / "params.yaml").read_bytes()
+    bad = run(["make", "-s", "params", SET_UP, "SET=harvest.nope=1"], repo, check=False)
+    assert bad.returncode != 0 and "error: make params: Could not override 'harvest.nope'" in bad.stderr
+    assert (repo / "params.yaml").read_bytes() == before and not (repo / ".params.draft.yaml").exists()
+
+
+def test_make_repro_composes_the_default_params_whatever_a_run_left() -> None:
+    """`make repro` is `dvc exp run -S data.source=<the default source>`: DVC composes params.yaml from configs/
+    with that one setting, so the quickstart's small profile does not carry over."""
+    dry = run(["make", "-n", "repro", SET_UP], ROOT).stdout.strip().splitlines()[-1]
+    default_source = committed_params()["data"]["source"]
+    assert dry == f"dvc exp run -S data.source={default_source}"

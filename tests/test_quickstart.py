@@ -35,6 +35,8 @@ def test_quickstart_serves_an_answer_from_a_fresh_clone(tmp_path: Path, sample: 
     assert shown[0]["data"]["params"]["params.yaml"]["data"]["subsample"]["corpus_max_papers"] == 5000
     assert json.loads((repo / "metrics/subsample.json").read_text())["corpus_papers"] == 250 * len(CATEGORIES)
     assert json.loads((repo / "metrics/finetune.json").read_text())["rows"] == 0  # the pretrained encoder
+    recommend = json.loads((repo / "metrics/recommend.json").read_text())
+    assert recommend["default_method"] and recommend["test"] == []  # chosen on val; no test report on its path
 
 
 def test_quickstart_without_a_source_or_the_hub_says_what_to_do(tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def test_texts_and_a_bibtex_library(client: TestClient, test_papers: pd.DataFram
         ({"like_texts": ["a"], "since": "2024-13-01"}, 422, "date"),
         ({"like": []}, 422, "at least 1"),
         ({"like": [f"2401.{i:05d}" for i in range(LIMIT + 1)]}, 422, f"at most {LIMIT}"),
-        ({"k": 3}, 422, "Field required"),
+        ({"k": 3}, 422, "Field required: one of bibtex, like, like_texts"),
     ],
 )
 def test_bad_libraries_are_4xx_with_a_reason(client: TestClient, body: dict, status: int, reason: str) -> None:
@@ -81,6 +81,23 @@ def test_bad_libraries_are_4xx_with_a_reason(client: TestClient, body: dict, sta
 def test_since_ranks_only_stamped_papers(client: TestClient, liked: list[str]) -> None:
     answer = client.post("/recommend", json={"like": liked, "since": "2000-01-01"}).json()
     assert answer["since"] == "2000-01-01" and answer["results"] == []  # the base corpus carries no datestamp
+    assert answer["note"].startswith("no paper is stamped on or after 2000-01-01: this bundle holds no harvested")
+    assert client.post("/recommend", json={"like": liked}).json()["note"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"like_texts": ["a"], "since": "2024-13-01"}, ["body", "since"]),
+        ({"bibtex": "no entry"}, ["body", "bibtex"]),
+        ({"like": ["2401.00001"], "k": 0}, ["body", "k"]),
+        ({"k": 3}, ["body"]),
+    ],
+)
+def test_a_422_names_the_field_at_fault_once(client: TestClient, body: dict, loc: list[str]) -> None:
+    """Not once per variant of the body's union (by ids, by texts, as BibTeX)."""
+    (error,) = client.post("/recommend", json=body).json()["detail"]
+    assert error["loc"] == loc
 
 
 def test_the_feed_parses_and_a_second_poll_is_304(client: TestClient, liked: list[str]) -> None:

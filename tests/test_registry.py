@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from arxiv_embed.bundle import load_bundle
 from serve.app import create_app
 from serve.settings import Settings
-from tests.conftest import ROOT, TINY_PARAMS, run
+from tests.conftest import ROOT, SET_UP, TINY_PARAMS, run
 from tests.test_container import docker_ready
 from tools.processes import free_port, wait_for_http
 
@@ -61,7 +61,7 @@ def registry(pipeline_repo: Path, tiny_source: Path, tmp_path_factory) -> tuple[
     registered = {}
     for name, c in EXPERIMENTS.items():
         sh(["dvc", "exp", "run", "-n", name, *overrides, "-S", f"classifier.C={c}"], repo)
-        sh(REGISTER.replace("<experiment>", name).split(), repo)  # docs/production.md, command 1
+        sh([*REGISTER.replace("<experiment>", name).split(), SET_UP], repo)  # docs/production.md, command 1
         registered[name] = sh(["git", "describe", "--tags", "--match", "arxiv-embed@*", "HEAD"], repo).strip()
     assert sh(["git", "branch", "--show-current"], repo).strip() in ("main", "master")
     return repo, {name: tag.split("@")[1] for name, tag in registered.items()}
@@ -139,7 +139,7 @@ def test_make_container_serves_the_prod_version(registry, tmp_path: Path) -> Non
     name, port = f"arxiv-embed-{uuid.uuid4().hex[:8]}", free_port()
     base = os.environ.get("ARXIV_EMBED_BASE_IMAGE")
     build_args = f"--network host{f' --build-arg BASE_IMAGE={base}' if base else ''}"
-    make = [*CONTAINER.split(), f"IMAGE={name}", f"PORT={port}", f"DOCKER_BUILD_ARGS={build_args}"]
+    make = [*CONTAINER.split(), SET_UP, f"IMAGE={name}", f"PORT={port}", f"DOCKER_BUILD_ARGS={build_args}"]
     try:
         sh(make, repo)
         wait_for_http(f"http://127.0.0.1:{port}/ready", 120, lambda: None)

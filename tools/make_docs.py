@@ -27,6 +27,7 @@ from arxiv_embed.metrics import BOOTSTRAP_SAMPLES
 from serve.settings import Settings
 from tools.exp_table import table
 from tools.pipeline_graph import stages, upstream
+from tools.quickstart import curl_lines
 from tools.run_outputs import Files, Workspace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,6 +112,14 @@ def context(files: Files) -> dict[str, Any]:
         "make_targets": make_targets(),
         "pipeline": [(name, upstream(name), body["foreach"]) for name, body in stages().items()],
         "s": {name: field.default for name, field in Settings.model_fields.items()},  # the server's defaults
+        "settings": [  # the server's environment variables: (name, default, what it sets or limits)
+            (f"ARXIV_EMBED_{name.upper()}", field.default, field.description)
+            for name, field in Settings.model_fields.items()
+        ],
+        "run_seconds": sum(  # the default run's wall time: every stage's `seconds`, as the Results page adds them
+            metrics[name]["seconds"] for name in stages() if "seconds" in metrics.get(name, {})
+        ),
+        "quickstart_requests": list(curl_lines(8000).values()),  # as `make quickstart` prints them
     }
 
 

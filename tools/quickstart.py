@@ -25,7 +25,9 @@ from tools.processes import wait_for_http
 
 HF_SPEC = "sources/nick007x-arxiv-papers.yaml"
 HF_PAPERS = 20_000  # read from the Hugging Face dataset: enough for the small profile's 5,000-paper corpus
-OVERRIDES = ("profile=small", "train.epochs=0")
+# the small profile, the pretrained encoder, and no test report of simulated readers: the served recommendation
+# method is chosen on val
+OVERRIDES = ("profile=small", "train.epochs=0", "recommend.test_readers=0")
 QUESTION = {"text": "Quantum error correction with surface codes under biased noise", "k": 3}
 READY_TIMEOUT_S = 300
 

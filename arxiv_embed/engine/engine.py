@@ -211,7 +211,8 @@ class Engine:
             return self._recommended(pool, reader, ranking, window)
 
         found = await to_thread.run_sync(self._in_search_thread, rank)
-        return Recommendations(method, query.since, found, library.unused, library.counts())
+        note = None if found else self.why_empty(window)
+        return Recommendations(method, query.since, found, library.unused, library.counts(), note)
 
     # the parts
     def window(self, since: dt.date | None) -> Window:
@@ -221,6 +222,18 @@ class Engine:
         if since > dt.datetime.now(dt.UTC).date():
             raise UnanswerableQuery(f"since {since} is in the future")
         return Window(self.bundle.papers.first_position(since.isoformat()), since)
+
+    def why_empty(self, window: Window) -> str:
+        """Why a recommendation found no paper: most often a `since` that no harvested paper reaches."""
+        newest = self.bundle.manifest.newest_datestamp
+        if window.since is None or (newest and newest[:10] >= window.since.isoformat()):
+            return "every paper that could be recommended is liked, disliked or excluded"
+        if newest is None:
+            return (
+                f"no paper is stamped on or after {window.since}: this bundle holds no harvested paper and the "
+                "corpus carries no stamp; leave `since` out to rank the whole index, or harvest first (make update)"
+            )
+        return f"no paper is stamped on or after {window.since}; the newest is stamped {newest[:10]}"
 
     @functools.cache  # noqa: B019 - one per engine, and an engine lives as long as its bundle is served
     def negatives_sample(self) -> Examples:

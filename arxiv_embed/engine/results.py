@@ -64,6 +64,7 @@ class Recommendations:
     results: list[Recommended]
     unused: list[str]  # BibTeX keys of entries with neither an id in the index nor a title
     library: dict[str, int]  # liked and disliked papers used, by id and by text
+    note: str | None = None  # why `results` is empty, when it is
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,9 @@ class RecommendConfig:
     library_sizes: list[Count]  # papers in a simulated reader's library
     interests: list[Count]  # categories a simulated reader's library is drawn from
     val_readers: Count  # per (size, interests): the readers on val that choose the served method
-    test_readers: Count  # per (size, interests): the readers on test that the report scores
+    # per (size, interests): the readers on test that the report scores; 0: no test report (the quickstart, whose
+    # served method needs only val)
+    test_readers: Annotated[int, Field(ge=0)]
     daily_papers: Count  # the newest test papers, ranked alone as the daily feed ranks a day's papers
     seed: int
 
