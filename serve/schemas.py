@@ -6,11 +6,14 @@ cannot send a request the server refuses: non-blank text is a pattern, the one-o
 """
 
 import datetime as dt
+import functools
+import operator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from arxiv_embed.recommend.library_files import LIBRARY_FORMATS
 from arxiv_embed.recommend.methods import RECOMMENDERS
 from arxiv_embed.search.modes import SEARCH_MODES
 from serve.settings import Settings
@@ -31,7 +34,7 @@ class RequestModels:
     search: Any  # a union: SearchByText | SearchById
     search_by_id: type[BaseModel]
     embeddings: type[BaseModel]  # OpenAI's POST /v1/embeddings
-    recommend: Any  # a union of three: a library given by ids, by texts or as BibTeX (any of them may add the others)
+    recommend: Any  # a union: a library given by ids, by texts or as a file of each format (any may add the others)
 
 
 def request_models(cfg: Settings, dim: int | None = None) -> RequestModels:
@@ -134,15 +137,19 @@ def embeddings_request(cfg: Settings, Text: Any, dim: int | None) -> type[BaseMo
 
 
 def recommend_request(cfg: Settings, Text: Any, K: Any) -> Any:  # noqa: N803 - type aliases
-    """/recommend's body: a reader's library (liked ids, texts and/or BibTeX; at least one of them), what they
-    dislike, what they have seen, and from which date on papers count as new."""
+    """/recommend's body: a reader's library (liked ids, texts and/or library files; at least one of them), what
+    they dislike, what they have seen, and from which date on papers count as new."""
     Ids = Annotated[list[PaperId], Field(max_length=cfg.max_library)]
     Texts = Annotated[list[Text], Field(max_length=cfg.max_library)]
-    Bibtex = Annotated[str, Field(min_length=1, max_length=cfg.max_bibtex_chars, pattern=r"@")]
+    File = Annotated[str, Field(min_length=1, max_length=cfg.max_library_file_chars)]
+    files = {
+        name: (File | None, Field(default=None, description=f"{what}, the file's text: entries by arXiv id, else text"))
+        for name, (_, what) in LIBRARY_FORMATS.items()
+    }
     fields: dict[str, Any] = {
         "like": (Ids, Field(default=[], description="arXiv ids of papers in the index that the reader keeps")),
         "like_texts": (Texts, Field(default=[], description="titles and abstracts of papers the reader keeps")),
-        "bibtex": (Bibtex | None, Field(default=None, description="a BibTeX library: by eprint id, else by text")),
+        **files,
         "dislike": (Ids, Field(default=[], description="ids of papers the reader does not want more of")),
         "dislike_texts": (Texts, Field(default=[], description="texts of papers the reader does not want more of")),
         "exclude": (Ids, Field(default=[], description="ids already seen: never recommended")),
@@ -160,7 +167,7 @@ def recommend_request(cfg: Settings, Text: Any, K: Any) -> Any:  # noqa: N803 - 
     required = {
         "like": Annotated[list[PaperId], Field(min_length=1, max_length=cfg.max_library)],
         "like_texts": Annotated[list[Text], Field(min_length=1, max_length=cfg.max_library)],
-        "bibtex": Bibtex,
+        **{name: File for name in LIBRARY_FORMATS},
     }
     variants = [
         create_model(
@@ -171,7 +178,7 @@ def recommend_request(cfg: Settings, Text: Any, K: Any) -> Any:  # noqa: N803 - 
         )
         for name, kind in required.items()
     ]
-    return variants[0] | variants[1] | variants[2]
+    return functools.reduce(operator.or_, variants)
 
 
 class EngineAnswer(BaseModel):

@@ -37,10 +37,21 @@ class Settings(BaseSettings):
     max_batch: int = Field(64, description="texts per `/embed` or `/v1/embeddings` request; more: 422")
     max_k: int = Field(100, description="the largest `k`; more: 422")
     max_library: int = Field(
-        200, description="liked, disliked or excluded ids, texts, or BibTeX entries per `/recommend` request; more: 422"
+        200, description="liked, disliked or excluded ids, or texts, in one list of a `/recommend` request; more: 422"
     )
-    max_bibtex_chars: int = Field(500_000, description="characters of one BibTeX library; more: 422")
-    max_body_bytes: int = Field(2_000_000, description="bytes of one request body; more: 413, before it is parsed")
+    max_library_entries: int = Field(
+        5000, description="entries of the library files (BibTeX, RIS, CSL JSON) of one `/recommend` request; more: 422"
+    )
+    max_library_file_chars: int = Field(10_000_000, description="characters of one library file; more: 422")
+    max_library_texts: PositiveInt = Field(
+        64,
+        description="liked texts encoded per `/recommend` request: a library with more by text is a seeded sample "
+        "of this many, so a whole export's cost stays bounded",
+    )
+    max_body_bytes: int = Field(
+        16_000_000,
+        description="bytes of one request body (a library file with its JSON); more: 413, before it is parsed",
+    )
     batch_wait_ms: float = Field(
         2.0, description="how long the micro-batcher waits for concurrent requests to join a batch"
     )

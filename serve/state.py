@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from arxiv_embed.bundle import Bundle, LoadOptions, load_bundle
 from arxiv_embed.engine.engine import Engine, EngineSettings
+from arxiv_embed.recommend.library import LibraryLimits
 from serve.metrics import ServerMetrics
 from serve.settings import Settings
 
@@ -28,7 +29,8 @@ def load_served(cfg: Settings) -> Bundle:
 
 
 def engine_settings(cfg: Settings) -> EngineSettings:
-    return EngineSettings(cfg.max_tokens, cfg.batch_wait_ms, cfg.search_threads, cfg.max_library)
+    library = LibraryLimits(cfg.max_library_entries, cfg.max_library_texts)
+    return EngineSettings(cfg.max_tokens, cfg.batch_wait_ms, cfg.search_threads, library)
 
 
 class ServerState:

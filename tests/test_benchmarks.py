@@ -97,6 +97,12 @@ def test_recommend_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     assert result["liked_ids_per_request"] > 1 and result["p99_ratio_to_search"]["c8"] > 0
 
 
+def test_library_file_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
+    result = bench("benchmarks.library_file", ["--models", str(pipeline_repo / "models/bundle")], tmp_path)
+    assert result["errors"] == 0 and result["library"]["file_entries"] == result["entries"] == 50
+    assert result["library"]["file_entries_by_id"] == result["entries_in_index"] and result["p50_seconds"] > 0
+
+
 def test_index_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     result = bench(
         "benchmarks.index", ["--models", str(pipeline_repo / "models"), "--cache", str(tmp_path / "cache")], tmp_path

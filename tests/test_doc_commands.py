@@ -135,3 +135,5 @@ def test_curl_lines_answer_as_the_page_shows(command: Command, server: tuple[int
     answer = json.loads(body)
     if shown:
         assert shape(answer) == shape(json.loads(shown.text))
+    if "results" in answer:  # a page's example answers something (a `since` no bundle reaches would not)
+        assert answer["results"], body

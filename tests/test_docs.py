@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from serve.settings import Settings
 from tests.conftest import ROOT
 from tools.make_docs import render_all
 from tools.run_outputs import LastCommit
@@ -136,3 +137,24 @@ def test_the_glossary_is_linked_where_a_page_first_uses_its_words(page: Path) ->
         assert 0 <= link <= first + GLOSSARY_NEAR, f"{page.name}: link the glossary at the first use of its words"
     glossary = (ROOT / "docs/glossary.md").read_text()
     assert all(f"**{term}**" in glossary or term in glossary for term in GLOSSARY_TERMS)
+
+
+def test_every_make_target_sets_up_the_venv_first() -> None:
+    """README: every target creates .venv when it is missing; a target does so through `setup`, or through a
+    target that does."""
+    makefile = (ROOT / "Makefile").read_text()
+    phony = re.search(r"^\.PHONY: (.*?)\n(?!\t)", makefile, re.M | re.S).group(1).replace("\\\n", " ").split()
+    needs = {m.group(1): m.group(2).split() for m in re.finditer(r"^([a-z-]+):([^=\n]*)$", makefile, re.M)}
+
+    def sets_up(target: str) -> bool:
+        return target == "setup" or any(sets_up(n) for n in needs.get(target, []) if n in phony)
+
+    assert [t for t in phony if not sets_up(t)] == []
+
+
+def test_the_serving_page_lists_every_server_setting_with_its_default() -> None:
+    page = (ROOT / "docs/serving.md").read_text()
+    for name, field in Settings.model_fields.items():
+        row = re.search(rf"^\| `ARXIV_EMBED_{name.upper()}` \| (.+?) \| (.+) \|$", page, re.M)
+        assert row and field.description and row.group(2) == field.description, name
+        assert row.group(1) == ("unset" if field.default is None else f"`{field.default}`"), name

@@ -145,3 +145,30 @@ def test_pinned_papers_give_new_papers_like_them_and_a_feed_url(browser: WebDriv
     wait_for(browser, "#pinned li")
     assert len(browser.find_elements(By.CSS_SELECTOR, "#pinned li")) == 2
     browser.execute_script("localStorage.clear()")
+
+
+def test_a_library_file_gives_new_papers_and_says_how_its_entries_were_used(
+    browser: WebDriver, url: str, test_papers: pd.DataFrame, tmp_path: Path
+) -> None:
+    """The reader's whole export, chosen in the page's file input: no pinning needed."""
+    held = test_papers.head(3)
+    ris = tmp_path / "My Library.ris"
+    ris.write_text(
+        "".join(
+            f"TY  - PREP\nTI  - {t}\nUR  - http://arxiv.org/abs/{i}v1\nER  - \n"
+            for i, t in zip(held["id"], held["title"], strict=True)
+        )
+        + "TY  - BOOK\nTI  - Galaxy rotation curves and dark matter halos\nER  - \n"
+    )
+    browser.get(url)
+    browser.execute_script("localStorage.clear()")
+    browser.find_element(By.ID, "library-file").send_keys(str(ris))
+    browser.find_element(By.ID, "recommend").click()
+    wait_for(browser, "#recommendations li")
+    said = browser.find_element(By.ID, "file-used").text
+    assert said.startswith("Your file: 4 entries, 3 matched by arXiv id, 1 read by their title and abstract")
+    found = {
+        a.get_attribute("href").rsplit("/", 1)[1]
+        for a in browser.find_elements(By.CSS_SELECTOR, "#recommendations li a")
+    }
+    assert found and not found & set(held["id"])

@@ -18,7 +18,9 @@ from arxiv_embed.evaluation.reader_simulation import (
     simulate,
     simulate_readers,
 )
-from arxiv_embed.recommend.bibtex import BibtexError, read_bibtex
+from arxiv_embed.recommend.bibtex import read_bibtex
+from arxiv_embed.recommend.entries import LibraryFileError, arxiv_id_of
+from arxiv_embed.recommend.library_files import LIBRARY_FORMATS
 from arxiv_embed.recommend.methods import RECOMMENDERS, RankConfig, Reader, fit_linear, project, recommend
 from arxiv_embed.search.papers import PaperEditor, PaperStore, write_papers
 
@@ -100,19 +102,78 @@ def test_bibtex_entries_by_id_by_text_and_unusable() -> None:
         r"""@article{vaswani, title={Attention Is All {You} Need}, eprint={1706.03762v5}, archivePrefix={arXiv}}
         @misc{old, url={https://arxiv.org/abs/hep-th/9901001}}
         @book{knuth, title={The \TeX{}book}, abstract={A book about \'{e}l\'{e}gant type.}}
-        @misc{nothing, author={Anon}}""",
-        "title_abstract",
+        @misc{nothing, author={Anon}}"""
     )
-    assert [(e.key, e.arxiv_id) for e in entries] == [
-        ("vaswani", "1706.03762"),
-        ("old", "hep-th/9901001"),
-        ("knuth", None),
-        ("nothing", None),
+    assert [(e.key, e.arxiv_id, e.has_text) for e in entries] == [
+        ("vaswani", "1706.03762", True),
+        ("old", "hep-th/9901001", False),
+        ("knuth", None, True),
+        ("nothing", None, False),
     ]
-    assert "élégant" in entries[2].text and entries[3].text == ""
+    assert "élégant" in entries[2].text("title_abstract") and "{" not in entries[0].text("title_abstract")
     for broken in ("just some words", "@article{x, title={unclosed"):
-        with pytest.raises(BibtexError, match="no entry that parses"):
-            read_bibtex(broken, "title_abstract")
+        with pytest.raises(LibraryFileError, match="no entry that parses"):
+            read_bibtex(broken)
+
+
+@pytest.mark.parametrize(
+    ("fields", "arxiv_id"),
+    [
+        ({"eprint": "2401.01234"}, "2401.01234"),  # Better BibTeX
+        ({"eprint": "arXiv:2401.01234v3"}, "2401.01234"),
+        ({"doi": "10.48550/arXiv.2401.01234"}, "2401.01234"),  # Zotero's arXiv DOI
+        ({"url": "https://arxiv.org/pdf/2401.01234v2.pdf"}, "2401.01234"),
+        ({"url": "http://arxiv.org/abs/math.AG/0601001v1"}, "math.AG/0601001"),
+        ({"number": "arXiv:2401.01234"}, "2401.01234"),  # Zotero's preprint item
+        ({"archiveid": "arXiv:2401.01234"}, "2401.01234"),
+        ({"journal": "arXiv preprint arXiv:1706.03762"}, "1706.03762"),  # Google Scholar, older Zotero items
+        ({"note": "arXiv:2401.01234 [cs]"}, "2401.01234"),
+        ({"doi": "10.1103/PhysRevLett.2401.01234"}, None),  # a number like an id, without arXiv
+        ({"url": "https://example.org/2401.01234"}, None),
+        ({"note": "pages 2401.01234"}, None),
+        ({"title": "A study of 2401.01234 things"}, None),
+    ],
+)
+def test_an_arxiv_id_wherever_an_exporter_puts_it(fields: dict[str, str], arxiv_id: str | None) -> None:
+    assert arxiv_id_of(fields) == arxiv_id
+
+
+END = "ER  - "  # RIS ends a record with a tag and an empty value
+ZOTERO_RIS = "\n".join(
+    [
+        "TY  - PREP",
+        "TI  - Attention Is All You Need",
+        "AU  - Vaswani, Ashish",
+        "AB  - The dominant sequence transduction models are based on complex recurrent networks.",
+        "DO  - 10.48550/arXiv.1706.03762",
+        "UR  - http://arxiv.org/abs/1706.03762",
+        "N1  - arXiv:1706.03762 [cs]",
+        END,
+        "TY  - BOOK",
+        "T1  - The TeXbook",
+        "AB  - A book about type.",
+        END,
+        "TY  - JOUR",
+        "AU  - Anon",
+        END,
+    ]
+)
+ZOTERO_CSL_JSON = """[
+  {"id": "http://zotero.org/users/1/items/AB12", "type": "article", "title": "Attention Is All You Need",
+   "abstract": "The dominant sequence transduction models.", "number": "arXiv:1706.03762", "publisher": "arXiv"},
+  {"id": "knuth", "type": "book", "title": "The TeXbook", "abstract": "A book about type."},
+  {"id": "anon", "type": "article", "author": [{"family": "Anon"}]}
+]"""
+
+
+@pytest.mark.parametrize(("name", "text"), [("ris", ZOTERO_RIS), ("csl_json", ZOTERO_CSL_JSON)])
+def test_zotero_ris_and_csl_json_exports(name: str, text: str) -> None:
+    read, _ = LIBRARY_FORMATS[name]
+    entries = read(text)
+    assert [(e.arxiv_id, e.has_text) for e in entries] == [("1706.03762", True), (None, True), (None, False)]
+    assert entries[1].text("title_abstract") == "The TeXbook. A book about type."
+    with pytest.raises(LibraryFileError):
+        read("TY  - JOUR\nTI  - never ends" if name == "ris" else "{not json")
 
 
 def test_arxiv_id_months_and_order() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import feedparser
@@ -15,11 +16,17 @@ from serve.settings import Settings
 
 pytestmark = pytest.mark.e2e
 LIMIT = 5  # the max_library of the app under test
+ENTRIES, TEXTS = 60, 4  # its max_library_entries and max_library_texts
 
 
 @pytest.fixture(scope="module")
 def client(pipeline_repo: Path):
-    cfg = Settings(models_dir=str(pipeline_repo / "models/bundle"), max_library=LIMIT)
+    cfg = Settings(
+        models_dir=str(pipeline_repo / "models/bundle"),
+        max_library=LIMIT,
+        max_library_entries=ENTRIES,
+        max_library_texts=TEXTS,
+    )
     with TestClient(create_app(cfg=cfg)) as c:
         yield c
 
@@ -36,7 +43,12 @@ def test_liked_ids_give_dated_scored_papers_never_the_liked_ones(client: TestCli
     assert len(results) == 5 and not {r["id"] for r in results} & set(liked)
     assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
     assert all(r["date"] and -1 <= r["similarity"] <= 1 and r["title"] for r in results)
-    assert answer["library"] == {"liked_ids": 3, "liked_texts": 0, "disliked_ids": 0, "disliked_texts": 0}
+    assert answer["library"] == {"liked_ids": 3, "liked_texts": 0, "disliked_ids": 0, "disliked_texts": 0} | {
+        "file_entries": 0,
+        "file_entries_by_id": 0,
+        "file_entries_by_text": 0,
+        "texts_left_out": 0,
+    }
     assert answer["since"] is None and answer["unused"] == []
 
 
@@ -60,6 +72,47 @@ def test_texts_and_a_bibtex_library(client: TestClient, test_papers: pd.DataFram
     assert answer["unused"] == ["empty"] and by_id["id"] not in {r["id"] for r in answer["results"]}
 
 
+def test_a_whole_library_file_is_matched_by_id_sampled_by_text_and_named_where_unused(
+    client: TestClient, test_papers: pd.DataFrame
+) -> None:
+    """A library over the request lists' limit: ids of the index count as papers, the rest as text, of which a
+    seeded sample of max_library_texts is encoded."""
+    held = test_papers.iloc[:10]
+    csl = [{"id": f"held{i}", "title": "x", "URL": f"https://arxiv.org/abs/{p}v2"} for i, p in enumerate(held["id"])]
+    csl += [  # the same papers, as entries without an id: read as text
+        {"id": f"text{i}", "title": t, "abstract": a}
+        for i, (t, a) in enumerate(zip(held["title"], held["abstract"], strict=True))
+    ]
+    csl += [{"id": "bare", "type": "article"}]
+    answer = client.post("/recommend", json={"csl_json": json.dumps(csl), "k": 5}).json()
+    assert answer["library"] == {
+        "liked_ids": 10,
+        "liked_texts": TEXTS,
+        "disliked_ids": 0,
+        "disliked_texts": 0,
+        "file_entries": 21,
+        "file_entries_by_id": 10,
+        "file_entries_by_text": 10,
+        "texts_left_out": 10 - TEXTS,
+    }
+    assert answer["unused"] == ["bare"] and len(answer["results"]) == 5
+    assert not {r["id"] for r in answer["results"]} & set(held["id"])
+    again = client.post("/recommend", json={"csl_json": json.dumps(csl), "k": 5}).json()
+    assert again["results"] == answer["results"]  # the sample is seeded
+
+
+def test_every_library_format_reads_the_same_library(client: TestClient, test_papers: pd.DataFrame) -> None:
+    ids = test_papers["id"].head(3).tolist()
+    files = {
+        "bibtex": "".join(f"@misc{{k{i}, eprint={{arXiv:{p}}}}}\n" for i, p in enumerate(ids)),
+        "ris": "".join(f"TY  - PREP\nTI  - t\nDO  - 10.48550/arXiv.{p}\nER  - \n" for p in ids),
+        "csl_json": json.dumps([{"id": f"k{i}", "number": f"arXiv:{p}"} for i, p in enumerate(ids)]),
+    }
+    answers = [client.post("/recommend", json={name: text, "k": 4}).json() for name, text in files.items()]
+    assert all(a["library"]["file_entries_by_id"] == 3 for a in answers)
+    assert answers[0]["results"] == answers[1]["results"] == answers[2]["results"]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "reason"),
     [
@@ -70,7 +123,10 @@ def test_texts_and_a_bibtex_library(client: TestClient, test_papers: pd.DataFram
         ({"like_texts": ["a"], "since": "2024-13-01"}, 422, "date"),
         ({"like": []}, 422, "at least 1"),
         ({"like": [f"2401.{i:05d}" for i in range(LIMIT + 1)]}, 422, f"at most {LIMIT}"),
-        ({"k": 3}, 422, "Field required: one of bibtex, like, like_texts"),
+        ({"k": 3}, 422, "Field required: one of bibtex, csl_json, like, like_texts, ris"),
+        ({"ris": "TY  - JOUR\nTI  - never ends"}, 422, "ris: the RIS library"),
+        ({"csl_json": "{not json"}, 422, "csl_json: the CSL JSON library does not parse"),
+        ({"bibtex": "".join(f"@misc{{x{i}, title={{t}}}}" for i in range(ENTRIES + 1))}, 422, f"takes {ENTRIES}"),
     ],
 )
 def test_bad_libraries_are_4xx_with_a_reason(client: TestClient, body: dict, status: int, reason: str) -> None:
@@ -89,7 +145,7 @@ def test_since_ranks_only_stamped_papers(client: TestClient, liked: list[str]) -
     ("body", "loc"),
     [
         ({"like_texts": ["a"], "since": "2024-13-01"}, ["body", "since"]),
-        ({"bibtex": "no entry"}, ["body", "bibtex"]),
+        ({"ris": ""}, ["body", "ris"]),
         ({"like": ["2401.00001"], "k": 0}, ["body", "k"]),
         ({"k": 3}, ["body"]),
     ],

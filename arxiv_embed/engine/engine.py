@@ -37,7 +37,7 @@ from arxiv_embed.engine.results import (
 )
 from arxiv_embed.errors import UnanswerableQuery, UnknownPaper
 from arxiv_embed.recommend.index_pool import IndexPool
-from arxiv_embed.recommend.library import Library, LibraryQuery, resolve_library
+from arxiv_embed.recommend.library import Library, LibraryLimits, LibraryQuery, resolve_library
 from arxiv_embed.recommend.methods import Examples, Ranking, Reader, recommend
 from arxiv_embed.search.modes import SEARCH_MODES
 from arxiv_embed.search.papers import PaperRow
@@ -52,7 +52,7 @@ class EngineSettings:
     max_tokens: int = 512  # tokens per micro-batch and per onnxruntime call
     batch_wait_ms: float = 2.0  # how long the micro-batcher waits for concurrent callers to join a batch
     search_threads: int = 1  # faiss threads per search; concurrent questions already search in parallel
-    max_library: int = 200  # BibTeX entries a library may hold
+    library: LibraryLimits = LibraryLimits()  # how much of a reader's library one question may bring
 
 
 class EngineObserver(Protocol):
@@ -191,7 +191,7 @@ class Engine:
         """Papers like the reader's library, none of them liked, disliked or excluded, from the window `since`
         opens, ranked by the query's method or the one the bundle chose on val."""
         library = await to_thread.run_sync(
-            resolve_library, query, self.bundle.papers, self.bundle.manifest.text_field, self.cfg.max_library
+            resolve_library, query, self.bundle.papers, self.bundle.manifest.text_field, self.cfg.library
         )
         window = self.window(query.since)
         method = query.method or self.bundle.recommend.default_method
