@@ -28,6 +28,7 @@ def atom_feed(answer: Recommendations, self_url: str, version: str, built: dt.da
         f"ranked by {answer.method} over papers "
         + (f"stamped since {answer.since}" if answer.since else "of the whole index")
         + f" (bundle {version})"
+        + (f"; not in the index, left out: {', '.join(answer.skipped)}" if answer.skipped else "")
     )
     feed.link(href=self_url, rel="self")
     feed.author(name="arxiv-embed")

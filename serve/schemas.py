@@ -236,6 +236,9 @@ class RecommendResponse(EngineAnswer):
     unused: list[str] = Field(description="BibTeX entries (by key) that have neither an id in the index nor a title")
     library: dict[str, int] = Field(description="how many liked and disliked papers were used, by id and by text")
     note: str | None = Field(default=None, description="why `results` is empty, when it is; else null")
+    skipped: list[str] = Field(
+        default=[], description="liked ids the index does not hold, left out (the feed; /recommend answers 404)"
+    )
 
 
 class SearchResponse(EngineAnswer):

@@ -170,3 +170,16 @@ def test_the_feed_parses_and_a_second_poll_is_304(client: TestClient, liked: lis
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
     assert client.get(f"/feed.atom?{query}&k=5").headers["etag"] != etag
     assert client.get("/feed.atom?like=0000.00000").status_code == 404
+
+
+def test_the_feed_leaves_out_an_id_the_index_lacks_and_names_it(client: TestClient, liked: list[str]) -> None:
+    """A withdrawn or never-indexed paper in a subscribed feed's URL does not turn the feed into a 404."""
+    response = client.get(f"/feed.atom?like={liked[0]}&like=0000.00000&k=4&method=centroid")
+    assert response.status_code == 200
+    feed = feedparser.parse(response.content)
+    assert "not in the index, left out: 0000.00000" in feed.feed.subtitle and "ranked by centroid" in feed.feed.subtitle
+    assert len(feed.entries) == 4
+    assert client.get("/feed.atom?like=0000.00000&like=0000.00001").status_code == 404  # none held: named
+    assert client.get(f"/feed.atom?like={liked[0]}&method=nope").status_code == 422
+    answer = client.post("/recommend", json={"like": liked[:1], "k": 2}).json()
+    assert answer["skipped"] == []  # /recommend answers an unknown id with a 404 that names it

@@ -212,7 +212,7 @@ class Engine:
 
         found = await to_thread.run_sync(self._in_search_thread, rank)
         note = None if found else self.why_empty(window)
-        return Recommendations(method, query.since, found, library.unused, library.counts(), note)
+        return Recommendations(method, query.since, found, library.unused, library.counts(), note, library.skipped)
 
     # the parts
     def window(self, since: dt.date | None) -> Window:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,7 @@ class Recommendations:
     unused: list[str]  # BibTeX keys of entries with neither an id in the index nor a title
     library: dict[str, int]  # liked and disliked papers used, by id and by text
     note: str | None = None  # why `results` is empty, when it is
+    skipped: list[str] = field(default_factory=list)  # liked ids the index does not hold, left out (the feed)
 
 
 @dataclass(frozen=True)

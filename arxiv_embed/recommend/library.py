@@ -40,6 +40,9 @@ class LibraryQuery:
     since: dt.date | None = None
     k: int = 10
     method: str | None = None
+    # liked ids the index does not hold are left out and named (a feed reader cannot read a 404); unless none is
+    # held, which is still the 404 that names them
+    skip_unknown: bool = False
 
     def files(self) -> dict[str, str]:
         """The library files the question holds, by format (a key of LIBRARY_FORMATS)."""
@@ -59,6 +62,7 @@ class Library:
     entries_by_id: int = 0  # matched to a paper of the index by their arXiv id
     entries_by_text: int = 0  # read as their title and abstract
     texts_left_out: int = 0  # liked texts beyond LibraryLimits.max_texts: not encoded
+    skipped: list[str] = field(default_factory=list)  # liked ids the index does not hold (LibraryQuery.skip_unknown)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -111,7 +115,12 @@ def resolve_library(query: LibraryQuery, papers: PaperStore, text_field: str, li
     """The query's papers as index positions and texts; file entries by their arXiv id when the index holds it,
     else by their title and abstract, else listed as unused. Of the liked texts, at most `limits.max_texts` are
     kept (a seeded sample), and only those of the file entries are decoded."""
-    library = Library(positions_of(papers, query.like), [], positions_of(papers, query.dislike))
+    like, skipped = list(query.like), []
+    if query.skip_unknown:
+        held = [paper_id for paper_id in like if papers.position(paper_id) is not None]
+        skipped = [paper_id for paper_id in like if paper_id not in held] if held else []
+        like = held or like
+    library = Library(positions_of(papers, like), [], positions_of(papers, query.dislike), skipped=skipped)
     library.disliked_texts = list(query.dislike_texts)
     entries = read_files(query, limits)
     by_text = []

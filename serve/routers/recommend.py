@@ -10,12 +10,12 @@ from arxiv_embed.engine.results import Recommendations
 from arxiv_embed.recommend.library import LibraryQuery
 from serve.feed import atom_feed
 from serve.routers import RouteContext
-from serve.schemas import ErrorDetail, PaperId, RecommendResponse, UnprocessableDetail
+from serve.schemas import ErrorDetail, MethodName, PaperId, RecommendResponse, UnprocessableDetail
 from serve.state import CurrentEngine
 
 ATOM = "application/atom+xml"
 LIBRARY_ERRORS = {
-    404: {"model": ErrorDetail, "description": "a liked or disliked id is not in the index"},
+    404: {"model": ErrorDetail, "description": "a liked or disliked id is not in the index (the feed: none is)"},
     422: {
         "model": UnprocessableDetail,
         "description": "an invalid body, BibTeX with no entry that parses or none that can be used, or `since` in "
@@ -49,15 +49,19 @@ def recommend_router(ctx: RouteContext) -> APIRouter:
         like: Annotated[list[PaperId], Query(min_length=1, max_length=cfg.max_library)],
         since: Annotated[dt.date | None, Query(description="default: the newest harvest's day")] = None,
         k: Annotated[int, Query(ge=1, le=cfg.max_k)] = 20,
+        method: Annotated[MethodName | None, Query(description="unset: the method chosen on val")] = None,
     ) -> Response:
         """An Atom feed of the papers like `like` stamped since `since`; the same bundle and query give the same
-        ETag, so a feed reader's repeated poll is answered 304 without ranking anything."""
+        ETag, so a feed reader's repeated poll is answered 304 without ranking anything. A liked id the index
+        does not hold (withdrawn, or never indexed) is left out and named in the feed's subtitle; only a feed
+        none of whose ids the index holds is a 404."""
         tag = hashlib.sha256(f"{engine.version} {request.url.query}".encode()).hexdigest()[:32]
         etag = f'"{tag}"'
         headers = {"ETag": etag, "Cache-Control": "max-age=3600"}
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers=headers)
-        answer = await engine.recommend(LibraryQuery(like=like, since=since or engine.newest_day, k=k))
+        query = LibraryQuery(like=like, since=since or engine.newest_day, k=k, method=method, skip_unknown=True)
+        answer = await engine.recommend(query)
         built = dt.datetime.fromtimestamp(engine.loaded_at, dt.UTC)
         return Response(atom_feed(answer, str(request.url), engine.version, built), media_type=ATOM, headers=headers)
 
