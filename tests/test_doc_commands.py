@@ -6,6 +6,7 @@ lines compose and validate their settings, and `python -m` tools take the option
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import re
@@ -52,6 +53,7 @@ def test_make_lines_expand(command: Command) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+@functools.cache
 def stage_schemas() -> dict[str, type]:
     """Each stage script's Params, by the module dvc.yaml runs."""
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]

@@ -22,16 +22,18 @@ MARK = re.compile(r"<!-- not run here: (?P<reason>.+?) -->")
 FENCE = re.compile(r"^```(?P<lang>\w*)\n(?P<body>.*?)^```", re.S | re.M)
 ASSIGNMENT = re.compile(r"^(?P<name>[A-Z_]+)=(?P<value>\S+)")
 ENV_PREFIX = re.compile(r"^(?:[A-Z_]+=\S+\s+)+(?=\S)")  # `RAY_ADDRESS=auto dvc ...`
+OPTIONS = "the module runs (--help) and takes every option the line gives"
+READS = "run in a copy of the tiny run's repository (it only reads)"
 # how each kind of command is checked, by what the command starts with; the first match wins
 CHECKS = {
     "curl ": "run through bash as printed against the tiny bundle's server; status and fields as the page shows",
     "make ": "make -n: the target exists and its recipe expands",
     "dvc exp run ": "its -S settings composed as DVC composes them, and every stage's params section validated",
-    "python -m tools.": "the module runs (--help) and takes every option the line gives",
-    "python -m benchmarks.": "the module runs (--help) and takes every option the line gives",
-    "dvc exp show": "run in a copy of the tiny run's repository (it only reads)",
-    "dvc metrics diff": "run in a copy of the tiny run's repository (it only reads)",
-    "dvc plots show": "run in a copy of the tiny run's repository (it only reads)",
+    "python -m tools.": OPTIONS,
+    "python -m benchmarks.": OPTIONS,
+    "dvc exp show": READS,
+    "dvc metrics diff": READS,
+    "dvc plots show": READS,
 }
 
 

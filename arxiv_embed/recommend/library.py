@@ -77,14 +77,15 @@ class Library:
         }
 
 
-def positions_of(papers: PaperStore, ids: list[str]) -> list[int]:
-    """Index positions of `ids`, each once; UnknownPaper naming those the index does not hold."""
+def positions_of(papers: PaperStore, ids: list[str], skip_unknown: bool = False) -> tuple[list[int], list[str]]:
+    """Index positions of `ids`, each once, and the ids left out: with `skip_unknown` those the index does not
+    hold while it holds another; otherwise (or when it holds none) UnknownPaper naming them."""
     found = {paper_id: papers.position(paper_id) for paper_id in ids}
     unknown = [paper_id for paper_id, position in found.items() if position is None]
-    if unknown:
+    if unknown and not (skip_unknown and len(unknown) < len(found)):
         more = " ..." if len(unknown) > MAX_NAMED else ""
         raise UnknownPaper(f"not in the index: {', '.join(unknown[:MAX_NAMED])}{more}")
-    return list(dict.fromkeys(found.values()))
+    return list(dict.fromkeys(p for p in found.values() if p is not None)), unknown
 
 
 def read_files(query: LibraryQuery, limits: LibraryLimits) -> list[LibraryEntry]:
@@ -115,12 +116,8 @@ def resolve_library(query: LibraryQuery, papers: PaperStore, text_field: str, li
     """The query's papers as index positions and texts; file entries by their arXiv id when the index holds it,
     else by their title and abstract, else listed as unused. Of the liked texts, at most `limits.max_texts` are
     kept (a seeded sample), and only those of the file entries are decoded."""
-    like, skipped = list(query.like), []
-    if query.skip_unknown:
-        held = [paper_id for paper_id in like if papers.position(paper_id) is not None]
-        skipped = [paper_id for paper_id in like if paper_id not in held] if held else []
-        like = held or like
-    library = Library(positions_of(papers, like), [], positions_of(papers, query.dislike), skipped=skipped)
+    liked, skipped = positions_of(papers, query.like, query.skip_unknown)
+    library = Library(liked, [], positions_of(papers, query.dislike)[0], skipped=skipped)
     library.disliked_texts = list(query.dislike_texts)
     entries = read_files(query, limits)
     by_text = []
