@@ -4,6 +4,8 @@
 # BUNDLE is the folder copied to /models/bundle (models/bundle after `dvc repro` or `dvc pull`; build/bundle
 # from tools/fetch_bundle.py). Or mount models/ over /models, so that a new bundle is taken on SIGHUP:
 #   docker run -p 8000:8000 -v "$PWD/models:/models:ro" arxiv-embed
+# Saved libraries (POST /libraries) live in the volume at /data: name it to keep them across containers, e.g.
+#   docker run -p 8000:8000 -v arxiv-embed-data:/data arxiv-embed
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
@@ -22,10 +24,13 @@ RUN pip install --no-compile --no-deps . \
 
 FROM ${BASE_IMAGE}
 ARG BUNDLE=models/bundle
-RUN (getent passwd app || useradd --create-home --uid 10001 app) >/dev/null
+RUN (getent passwd app || useradd --create-home --uid 10001 app) >/dev/null \
+ && mkdir /data && chown app /data
 COPY --from=build /opt/venv /opt/venv
 COPY --chown=app ${BUNDLE}/ /models/bundle/
-ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 ARXIV_EMBED_MODELS_DIR=/models/bundle PORT=8000
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 ARXIV_EMBED_MODELS_DIR=/models/bundle ARXIV_EMBED_DATA_DIR=/data \
+    PORT=8000
+VOLUME /data
 USER app
 WORKDIR /home/app
 EXPOSE 8000

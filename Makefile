@@ -17,6 +17,7 @@ LOCK_FLAGS = --generate-hashes $(FIND_TORCH) --python-version 3.11 \
 	--python-platform x86_64-manylinux_2_28 --custom-compile-command 'make lock'
 # The local server's pid while `make serve` or `make quickstart` runs: `make update` signals it to swap.
 SERVE_PID ?= .serve.pid
+SERVE_DATA ?= .serve-data
 
 ARTIFACT ?= arxiv-embed
 IMAGE ?= arxiv-embed
@@ -108,9 +109,9 @@ lint: setup
 params: setup
 	python -m tools.compose_params $(SET)
 
-## The app on PORT (8000) over models/bundle, its pid in SERVE_PID for `make update`.
+## The app on PORT (8000) over models/bundle, its pid in SERVE_PID for `make update`, saved libraries in SERVE_DATA.
 serve: setup
-	ARXIV_EMBED_PID_FILE=$(SERVE_PID) PORT=$(PORT) python -m serve
+	ARXIV_EMBED_PID_FILE=$(SERVE_PID) ARXIV_EMBED_DATA_DIR=$(SERVE_DATA) PORT=$(PORT) python -m serve
 
 ## Ship an experiment of `dvc exp show`: make it the workspace, commit every modified tracked file with metrics/
 ## and dvclive/, push its outs to the DVC remote and register its bundle (the artifact $(ARTIFACT), models/bundle) as the next version in GTO (Git Tag Ops): v0.1.0 first, then

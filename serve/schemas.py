@@ -21,6 +21,7 @@ from serve.settings import Settings
 SearchModeName = Literal[tuple(SEARCH_MODES)]  # type: ignore[valid-type]
 MethodName = Literal[tuple(RECOMMENDERS)]  # type: ignore[valid-type]
 
+SINCE = "only papers stamped on or after this date"
 PaperId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S+$", description="an arXiv id in the index")]
 
 
@@ -35,6 +36,8 @@ class RequestModels:
     search_by_id: type[BaseModel]
     embeddings: type[BaseModel]  # OpenAI's POST /v1/embeddings
     recommend: Any  # a union: a library given by ids, by texts or as a file of each format (any may add the others)
+    library: Any  # the same union without `since`: a library to save (POST and PUT /libraries)
+    library_edit: type[BaseModel]  # PATCH /libraries/{id}: ids added to or removed from a saved library
 
 
 def request_models(cfg: Settings, dim: int | None = None) -> RequestModels:
@@ -84,6 +87,8 @@ def request_models(cfg: Settings, dim: int | None = None) -> RequestModels:
         search_by_id=search_by_id,
         embeddings=embeddings_request(cfg, Text, dim),
         recommend=recommend_request(cfg, Text, K),
+        library=recommend_request(cfg, Text, K, saved=True),
+        library_edit=library_edit_request(cfg, K),
     )
 
 
@@ -136,9 +141,10 @@ def embeddings_request(cfg: Settings, Text: Any, dim: int | None) -> type[BaseMo
     return EmbeddingsRequest
 
 
-def recommend_request(cfg: Settings, Text: Any, K: Any) -> Any:  # noqa: N803 - type aliases
+def recommend_request(cfg: Settings, Text: Any, K: Any, saved: bool = False) -> Any:  # noqa: N803 - type aliases
     """/recommend's body: a reader's library (liked ids, texts and/or library files; at least one of them), what
-    they dislike, what they have seen, and from which date on papers count as new."""
+    they dislike, what they have seen, and from which date on papers count as new. `saved`: the library that
+    /libraries keeps, the same without `since` (its feed chooses the window)."""
     Ids = Annotated[list[PaperId], Field(max_length=cfg.max_library)]
     Texts = Annotated[list[Text], Field(max_length=cfg.max_library)]
     File = Annotated[str, Field(min_length=1, max_length=cfg.max_library_file_chars)]
@@ -153,7 +159,7 @@ def recommend_request(cfg: Settings, Text: Any, K: Any) -> Any:  # noqa: N803 - 
         "dislike": (Ids, Field(default=[], description="ids of papers the reader does not want more of")),
         "dislike_texts": (Texts, Field(default=[], description="texts of papers the reader does not want more of")),
         "exclude": (Ids, Field(default=[], description="ids already seen: never recommended")),
-        "since": (dt.date | None, Field(default=None, description="only papers stamped on or after this date")),
+        **({} if saved else {"since": (dt.date | None, Field(default=None, description=SINCE))}),
         "k": (K, 10),
         "method": (
             MethodName | None,
@@ -171,7 +177,7 @@ def recommend_request(cfg: Settings, Text: Any, K: Any) -> Any:  # noqa: N803 - 
     }
     variants = [
         create_model(
-            f"RecommendBy{''.join(part.title() for part in name.split('_'))}",
+            f"{'Library' if saved else 'Recommend'}By{''.join(part.title() for part in name.split('_'))}",
             __config__=ConfigDict(extra="forbid"),
             __doc__=f"A reader's library with at least one entry in `{name}`.",
             **{**fields, name: (kind, Field(description=fields[name][1].description))},
@@ -179,6 +185,24 @@ def recommend_request(cfg: Settings, Text: Any, K: Any) -> Any:  # noqa: N803 - 
         for name, kind in required.items()
     ]
     return functools.reduce(operator.or_, variants)
+
+
+def library_edit_request(cfg: Settings, K: Any) -> type[BaseModel]:  # noqa: N803 - a type alias
+    """PATCH /libraries/{id}: what changes in a saved library. Each edit is applied to the library as it is when
+    the server gets it, so concurrent edits (a page's pins, a second device) all land."""
+    Ids = Annotated[list[PaperId], Field(default=[], max_length=cfg.max_library)]
+    return create_model(
+        "LibraryEdit",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="Ids added to or removed from a saved library's lists, and its `k` or `method`.",
+        add_like=(Ids, Field(description="liked ids to add (a pinned paper)")),
+        remove_like=(Ids, Field(description="liked ids to remove")),
+        add_dislike=(Ids, Field(description="disliked ids to add")),
+        remove_dislike=(Ids, Field(description="disliked ids to remove")),
+        add_exclude=(Ids, Field(description="seen ids to add: never recommended")),
+        k=(K | None, None),
+        method=(MethodName | None, Field(default=None, description="the method its feed ranks by")),
+    )
 
 
 class EngineAnswer(BaseModel):
@@ -239,6 +263,31 @@ class RecommendResponse(EngineAnswer):
     skipped: list[str] = Field(
         default=[], description="liked ids the index does not hold, left out (the feed; /recommend answers 404)"
     )
+
+
+class SavedLibraryResponse(BaseModel):
+    """A saved library as it is stored, and how the served index reads it now."""
+
+    id: str
+    version: int = Field(description='grows by one with each change; `If-Match: "<version>"` on PUT checks it')
+    created: str
+    updated: str
+    library: dict[str, Any] = Field(description="what was saved: the /recommend body without `since`")
+    counts: dict[str, int] = Field(description="how many liked and disliked papers the index uses, by id and text")
+    unused: list[str] = Field(description="library file entries (by key) with neither an id in the index nor a title")
+    skipped: list[str] = Field(description="liked ids the index does not hold: left out of the feed")
+
+
+class CreatedLibrary(SavedLibraryResponse):
+    owner_secret: str = Field(
+        description="send as `Authorization: Bearer <owner_secret>` to read, change or delete the library; "
+        "answered only now, and stored only as its hash"
+    )
+    feed_url: str = Field(description="the library's private feed: poll it without headers; keep it private")
+
+
+class RotatedFeed(BaseModel):
+    feed_url: str = Field(description="the new private feed URL; the old one now answers 410")
 
 
 class SearchResponse(EngineAnswer):

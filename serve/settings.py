@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(
         None, description="set: every route but `/health`, `/ready` and `/metrics` needs `Authorization: Bearer <key>`"
     )
+    data_dir: str | None = Field(
+        None,
+        description="a writable folder (the container's volume) where saved libraries live (`libraries.sqlite`); "
+        "unset: `/libraries` and `/feeds` answer 503",
+    )
     served_model_name: str = Field("arxiv-embed", description="the model id of `/v1/models` and `/v1/embeddings`")
     pid_file: str | None = Field(
         None,

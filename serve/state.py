@@ -8,14 +8,16 @@ started with to its end even when a reload swaps another in meanwhile.
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 
 from arxiv_embed.bundle import Bundle, LoadOptions, load_bundle
 from arxiv_embed.engine.engine import Engine, EngineSettings
 from arxiv_embed.recommend.library import LibraryLimits
+from arxiv_embed.recommend.saved import SavedLibraries
 from serve.metrics import ServerMetrics
 from serve.settings import Settings
 
@@ -34,13 +36,15 @@ def engine_settings(cfg: Settings) -> EngineSettings:
 
 
 class ServerState:
-    """What the endpoints share: the engine being served (swapped on SIGHUP) and the Prometheus collectors."""
+    """What the endpoints share: the engine being served (swapped on SIGHUP), the saved libraries (kept across
+    swaps: they live in `cfg.data_dir`, not in the bundle) and the Prometheus collectors."""
 
     def __init__(self, bundle: Bundle, cfg: Settings) -> None:
         self.cfg = cfg
         self.reload_lock = asyncio.Lock()
         self.metrics = ServerMetrics()
         self.current = Engine(bundle, engine_settings(cfg), self.metrics)
+        self.libraries = SavedLibraries(Path(cfg.data_dir)) if cfg.data_dir else None
 
     async def reload(self) -> bool:
         """Load and verify the bundle in `models_dir` beside the served one, then swap it in; False if refused."""
@@ -82,5 +86,14 @@ async def get_engine(request: Request) -> AsyncIterator[Engine]:
         engine.in_flight -= 1
 
 
+def get_libraries(request: Request) -> SavedLibraries:
+    """The saved libraries; 503 naming the setting on a server started without a data folder."""
+    libraries = request.app.state.server.libraries
+    if libraries is None:
+        raise HTTPException(503, "saved libraries are off on this server: start it with ARXIV_EMBED_DATA_DIR set")
+    return libraries
+
+
 State = Annotated[ServerState, Depends(get_state)]
+Libraries = Annotated[SavedLibraries, Depends(get_libraries)]
 CurrentEngine = Annotated[Engine, Depends(get_engine)]

@@ -84,7 +84,7 @@ def container(image: str) -> Iterator[tuple[str, int, str]]:
         pid = int(run(["docker", "inspect", "-f", "{{.State.Pid}}", name], Path.cwd()).stdout)
         yield base, pid, name
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
 
 
 def test_container_answers_search_and_classify(container: tuple[str, int, str], test_papers: pd.DataFrame) -> None:
@@ -110,7 +110,8 @@ def test_container_holds_32_clients_for_60_seconds(
 
 def test_docker_kill_hup_reloads_the_bundle_without_a_restart(container: tuple[str, int, str]) -> None:
     """What `make update RELOAD="docker kill -s HUP ..."` sends: the server verifies /models again and swaps it in."""
-    base, pid, name = container
+    base, _, name = container
+    pid = int(run(["docker", "inspect", "-f", "{{.State.Pid}}", name], Path.cwd()).stdout)
     before = httpx.get(f"{base}/ready", timeout=10).json()
     run(["docker", "kill", "-s", "HUP", name], Path.cwd())
 
@@ -122,3 +123,16 @@ def test_docker_kill_hup_reloads_the_bundle_without_a_restart(container: tuple[s
     after = httpx.get(f"{base}/ready", timeout=10).json()
     assert after["bundle_version"] == before["bundle_version"]  # the same files, loaded again
     assert int(run(["docker", "inspect", "-f", "{{.State.Pid}}", name], Path.cwd()).stdout) == pid  # no restart
+
+
+def test_a_saved_library_lives_in_the_data_volume_across_a_restart(
+    container: tuple[str, int, str], test_papers: pd.DataFrame
+) -> None:
+    """The root stays read-only; /data, the image's volume, keeps the saved libraries when the container restarts."""
+    base, _, name = container
+    made = httpx.post(f"{base}/libraries", json={"like": test_papers["id"].head(2).tolist()}, timeout=30)
+    assert made.status_code == 201, made.text
+    run(["docker", "restart", name], Path.cwd())
+    wait_for_http(f"{base}/ready", 90, lambda: None)
+    owner = {"Authorization": f"Bearer {made.json()['owner_secret']}"}
+    assert httpx.get(f"{base}/libraries/{made.json()['id']}", headers=owner, timeout=10).status_code == 200

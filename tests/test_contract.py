@@ -20,7 +20,8 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 
 def test_schemathesis_finds_no_contract_failure(pipeline_repo: Path, tmp_path: Path) -> None:
-    proc, url = start_server(["-m", "serve"], pipeline_repo / "models/bundle", {})
+    data = {"ARXIV_EMBED_DATA_DIR": str(tmp_path / "data")}  # the saved libraries' routes are on
+    proc, url = start_server(["-m", "serve"], pipeline_repo / "models/bundle", data)
     try:
         result = run(
             [

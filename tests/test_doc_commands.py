@@ -13,8 +13,10 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 import yaml
@@ -95,22 +97,44 @@ def test_dvc_commands_that_read_run_in_the_tiny_repository(command: Command, tin
     assert proc.returncode == 0, proc.stderr
 
 
+@dataclass(frozen=True)
+class Server:
+    """The tiny run's bundle served on a loopback port; ids of its index for the pages' paper ids; a saved library
+    of its own for the pages' library id, owner secret and feed token (tools.api_examples recorded those)."""
+
+    port: int
+    ids: list[str]
+    library: dict[str, str]  # the pages' value: this server's
+
+
+def library_credentials(saved: dict) -> dict[str, str]:
+    """A saved library's id, owner secret and feed token, from POST /libraries's answer."""
+    token = saved["feed_url"].rsplit("/feeds/", 1)[1].removesuffix(".atom")
+    return {"id": saved["id"], "secret": saved["owner_secret"], "token": token}
+
+
 @pytest.fixture(scope="module")
-def server(pipeline_repo: Path, test_papers: pd.DataFrame):
-    """The tiny run's bundle served on a free loopback port, and ids of its index for the pages' ids."""
-    port = free_port()
+def server(pipeline_repo: Path, test_papers: pd.DataFrame, tmp_path_factory):
+    port, ids = free_port(), test_papers["id"].tolist()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ARXIV_EMBED_MODELS_DIR", str(pipeline_repo / "models/bundle"))
+        patch.setenv("ARXIV_EMBED_DATA_DIR", str(tmp_path_factory.mktemp("libraries")))
         served = start_server(port)
-    yield port, test_papers["id"].tolist()
+    ours = httpx.post(f"http://127.0.0.1:{port}/libraries", json={"like": ids[:2], "k": 3}).json()
+    pages = json.loads((ROOT / "metrics/api_examples.json").read_text())["library_save"]["answer"]
+    mine, theirs = library_credentials(pages), library_credentials(ours)
+    yield Server(port, ids, {mine[name]: theirs[name] for name in mine})
     stop(served)
 
 
-def as_on_this_server(line: str, port: int, ids: list[str]) -> str:
-    """The printed line with this server's port and, for the default run's paper ids, ids of the tiny index."""
+def as_on_this_server(line: str, server: Server) -> str:
+    """The printed line with this server's port, ids of the tiny index for the default run's paper ids, and this
+    server's saved library for the pages'."""
     seen: dict[str, str] = {}
-    line = PAPER_ID.sub(lambda m: seen.setdefault(m.group(0), ids[len(seen)]), line)
-    return line.replace("localhost:8000", f"localhost:{port}")
+    line = PAPER_ID.sub(lambda m: seen.setdefault(m.group(0), server.ids[len(seen)]), line)
+    for printed, here in server.library.items():
+        line = line.replace(printed, here)
+    return line.replace("localhost:8000", f"localhost:{server.port}")
 
 
 def shape(value) -> object:
@@ -124,9 +148,8 @@ def shape(value) -> object:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("command", checked("curl "))
-def test_curl_lines_answer_as_the_page_shows(command: Command, server: tuple[int, list[str]]) -> None:
-    port, ids = server
-    line = as_on_this_server(command.line, port, ids).replace("curl -s ", "curl -s -w '\\n%{http_code}' ", 1)
+def test_curl_lines_answer_as_the_page_shows(command: Command, server: Server) -> None:
+    line = as_on_this_server(command.line, server).replace("curl -s ", "curl -s -w '\\n%{http_code}' ", 1)
     out = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=60).stdout
     body, status = out.rsplit("\n", 1)
     shown = command.shown

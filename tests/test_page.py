@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pandas as pd
 import pytest
 from selenium import webdriver
@@ -52,8 +53,9 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
 
 
 @pytest.fixture(scope="module")
-def url(pipeline_repo: Path) -> Iterator[str]:
-    proc, base = start_server(["-m", "serve"], pipeline_repo / "models/bundle", {})
+def url(pipeline_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data = {"ARXIV_EMBED_DATA_DIR": str(tmp_path_factory.mktemp("data"))}  # saved libraries on
+    proc, base = start_server(["-m", "serve"], pipeline_repo / "models/bundle", data)
     yield base
     proc.terminate()
     proc.wait(timeout=30)
@@ -172,3 +174,25 @@ def test_a_library_file_gives_new_papers_and_says_how_its_entries_were_used(
         for a in browser.find_elements(By.CSS_SELECTOR, "#recommendations li a")
     }
     assert found and not found & set(held["id"])
+
+
+def test_a_saved_library_has_a_private_feed_that_follows_the_pins(browser: WebDriver, url: str, paper) -> None:
+    submit(browser, url, f"{paper['title']}. {paper['abstract']}")
+    wait_for(browser, "#results li")
+    browser.execute_script("localStorage.clear()")
+    pins = browser.find_elements(By.CSS_SELECTOR, "#results button.pin")
+    pins[0].click()
+    browser.find_element(By.ID, "save").click()
+    wait_for(browser, "#saved-id")
+    feed_url = browser.find_element(By.ID, "feed-url").get_attribute("value")
+    assert feed_url.startswith(f"{url}/feeds/") and feed_url.endswith(".atom")
+    pins[1].click()  # pinned after saving: the saved library takes it
+    WebDriverWait(browser, 30).until(expected_conditions.text_to_be_present_in_element((By.ID, "saved"), "version 2"))
+    kept = json.loads(browser.execute_script("return localStorage.getItem('arxiv-embed-saved')"))
+    owner = {"Authorization": f"Bearer {kept['owner_secret']}"}
+    liked = httpx.get(f"{url}/libraries/{kept['id']}", headers=owner).json()["library"]["like"]
+    pinned = [b.get_attribute("data-id") for b in pins[:2]]
+    assert liked == pinned
+    feed = httpx.get(feed_url)
+    assert feed.status_code == 200 and "<entry>" in feed.text
+    browser.execute_script("localStorage.clear()")

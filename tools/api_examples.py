@@ -11,7 +11,9 @@ answers are cut for the page (vectors to their first numbers, with the length ke
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +39,15 @@ def cut(value: Any) -> Any:
     return value
 
 
-def ask(client: httpx.Client, method: str, path: str, body: dict | None = None) -> dict:
-    answer = client.request(method, path, json=body)
-    if answer.headers["content-type"] == "application/json":
-        shown = cut(answer.json())
-    else:  # the feed names its own URL: as the page's curl asks it
-        shown = feed_head(answer.text.replace(str(client.base_url).rstrip("/"), "http://localhost:8000"))
-    return {"method": method, "path": path, "body": body, "status": answer.status_code, "answer": shown}
+def ask(client: httpx.Client, method: str, path: str, body: dict | None = None, secret: str | None = None) -> dict:
+    """One request and its answer; URLs the server names are given as the page's curl asks them
+    (localhost:8000)."""
+    headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+    answer = client.request(method, path, json=body, headers=headers)
+    here = answer.text.replace(str(client.base_url).rstrip("/"), "http://localhost:8000")
+    shown = cut(json.loads(here)) if "json" in answer.headers["content-type"] else feed_head(here)
+    asked = {"method": method, "path": path, "body": body, "status": answer.status_code, "answer": shown}
+    return asked | ({"secret": secret} if secret else {})
 
 
 def feed_head(xml: str, entries: int = 1) -> str:
@@ -82,7 +86,22 @@ def examples(url: str) -> dict[str, dict]:
             "feed": ask(client, "GET", "/feed.atom?" + "&".join(f"like={i}" for i in liked) + "&k=3"),
             "recommend_unknown": ask(client, "POST", "/recommend", {"like": ["0000.00000"]}),
         }
+        shown |= saved_library(client, liked, [hit["id"] for hit in shown["search_by_id"]["answer"]["results"]])
     return shown
+
+
+def saved_library(client: httpx.Client, liked: list[str], more: list[str]) -> dict[str, dict]:
+    """A library saved, its private feed polled, a paper pinned into it."""
+    saved = ask(client, "POST", "/libraries", {"like": liked, "k": 3})
+    library, feed = saved["answer"]["id"], httpx.URL(saved["answer"]["feed_url"]).path
+    pin = next(paper for paper in more if paper not in liked)
+    return {
+        "library_save": saved,
+        "library_feed": ask(client, "GET", feed),
+        "library_pin": ask(
+            client, "PATCH", f"/libraries/{library}", {"add_like": [pin]}, saved["answer"]["owner_secret"]
+        ),
+    }
 
 
 def main() -> None:
@@ -92,11 +111,13 @@ def main() -> None:
     opts = parser.parse_args()
     os.environ["ARXIV_EMBED_MODELS_DIR"] = str(opts.models)
     port = free_port()
-    server = start_server(port)
-    try:
-        shown = examples(f"http://127.0.0.1:{port}")
-    finally:
-        stop(server)
+    with tempfile.TemporaryDirectory() as data:  # the saved library of the examples, gone with the server
+        os.environ["ARXIV_EMBED_DATA_DIR"] = data
+        server = start_server(port)
+        try:
+            shown = examples(f"http://127.0.0.1:{port}")
+        finally:
+            stop(server)
     write_json(opts.out, shown)
     print(f"wrote {opts.out}")
 

@@ -93,6 +93,10 @@ def make_targets(makefile: Path = ROOT / "Makefile") -> list[tuple[str, str]]:
 def curl(example: dict) -> str:
     """The curl command of one recorded request (tools/api_examples.py), quoted for a POSIX shell."""
     command = f"curl -s {shlex.quote('localhost:8000' + example['path'])}"  # a query's `&` must not reach the shell
+    if example["method"] not in ("GET", "POST"):
+        command += f" -X {example['method']}"
+    if example.get("secret"):  # a saved library's owner secret
+        command += f" -H 'authorization: Bearer {example['secret']}'"
     if example["body"] is None:
         return command
     body = json.dumps(example["body"], ensure_ascii=False).replace("'", "'\\''")

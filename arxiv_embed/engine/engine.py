@@ -190,9 +190,7 @@ class Engine:
     async def recommend(self, query: LibraryQuery) -> Recommendations:
         """Papers like the reader's library, none of them liked, disliked or excluded, from the window `since`
         opens, ranked by the query's method or the one the bundle chose on val."""
-        library = await to_thread.run_sync(
-            resolve_library, query, self.bundle.papers, self.bundle.manifest.text_field, self.cfg.library
-        )
+        library = await self.read_library(query)
         window = self.window(query.since)
         method = query.method or self.bundle.recommend.default_method
         liked_texts = await self._text_examples(library.liked_texts)
@@ -213,6 +211,13 @@ class Engine:
         found = await to_thread.run_sync(self._in_search_thread, rank)
         note = None if found else self.why_empty(window)
         return Recommendations(method, query.since, found, library.unused, library.counts(), note, library.skipped)
+
+    async def read_library(self, query: LibraryQuery) -> Library:
+        """How the served index reads a reader's library (ids it holds, texts, unused entries), ranking nothing:
+        what a library is checked by when it is saved."""
+        return await to_thread.run_sync(
+            resolve_library, query, self.bundle.papers, self.bundle.manifest.text_field, self.cfg.library
+        )
 
     # the parts
     def window(self, since: dt.date | None) -> Window:

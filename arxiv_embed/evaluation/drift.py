@@ -75,7 +75,7 @@ def corpus_threshold(index: VectorIndex, papers: int, seed: int) -> float:
     """The 5th percentile of corpus papers' similarity to their nearest other corpus paper."""
     rng = np.random.default_rng(seed)
     positions = np.sort(rng.choice(index.ntotal, size=min(papers, index.ntotal), replace=False))
-    vectors = np.stack([index.vector(int(p)) for p in positions])
+    vectors = index.vectors(positions)
     scores, found = index.search(vectors, 2)
     other = np.where(found[:, 0] == positions, scores[:, 1], scores[:, 0])  # skip the paper itself
     return float(np.percentile(other, NEW_TOPIC_PERCENTILE))

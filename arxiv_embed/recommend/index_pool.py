@@ -31,7 +31,7 @@ class IndexPool:
         return found, at + self.start
 
     def vectors(self, positions: np.ndarray) -> np.ndarray:
-        return np.stack([self.vector_index.vector(int(p)) for p in positions]).astype(np.float32)
+        return self.vector_index.vectors(positions)
 
     def rows(self, positions: np.ndarray) -> list[SparseRow]:
         return self.lexical_index.rows(positions)

@@ -1,5 +1,6 @@
 """The app's routes by concern: ops (health, readiness, metrics, the page), model (embed, classify, search), data
-(papers) and openai (/v1). Each module builds its router from the app's settings and request models."""
+(papers), recommend, libraries (saved ones and their feeds) and openai (/v1). Each module builds its router from
+the app's settings and request models."""
 
 from __future__ import annotations
 

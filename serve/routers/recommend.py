@@ -1,19 +1,17 @@
 """Recommendations for a reader's library: as JSON (/recommend) and as an Atom feed a feed reader polls."""
 
 import datetime as dt
-import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from arxiv_embed.engine.results import Recommendations
 from arxiv_embed.recommend.library import LibraryQuery
-from serve.feed import atom_feed
+from serve.feed import FEED_RESPONSES, feed_response
 from serve.routers import RouteContext
 from serve.schemas import ErrorDetail, MethodName, PaperId, RecommendResponse, UnprocessableDetail
 from serve.state import CurrentEngine
 
-ATOM = "application/atom+xml"
 LIBRARY_ERRORS = {
     404: {"model": ErrorDetail, "description": "a liked or disliked id is not in the index (the feed: none is)"},
     422: {
@@ -36,12 +34,7 @@ def recommend_router(ctx: RouteContext) -> APIRouter:
     @router.get(
         "/feed.atom",
         response_class=Response,
-        responses={
-            **ctx.guarded,
-            **LIBRARY_ERRORS,
-            200: {"content": {ATOM: {}}, "description": "an Atom feed of the recommended papers"},
-            304: {"description": "the feed has not changed since the ETag given in If-None-Match"},
-        },
+        responses={**ctx.guarded, **LIBRARY_ERRORS, **FEED_RESPONSES},
     )
     async def feed(
         request: Request,
@@ -55,14 +48,7 @@ def recommend_router(ctx: RouteContext) -> APIRouter:
         ETag, so a feed reader's repeated poll is answered 304 without ranking anything. A liked id the index
         does not hold (withdrawn, or never indexed) is left out and named in the feed's subtitle; only a feed
         none of whose ids the index holds is a 404."""
-        tag = hashlib.sha256(f"{engine.version} {request.url.query}".encode()).hexdigest()[:32]
-        etag = f'"{tag}"'
-        headers = {"ETag": etag, "Cache-Control": "max-age=3600"}
-        if request.headers.get("if-none-match") == etag:
-            return Response(status_code=304, headers=headers)
         query = LibraryQuery(like=like, since=since or engine.newest_day, k=k, method=method, skip_unknown=True)
-        answer = await engine.recommend(query)
-        built = dt.datetime.fromtimestamp(engine.loaded_at, dt.UTC)
-        return Response(atom_feed(answer, str(request.url), engine.version, built), media_type=ATOM, headers=headers)
+        return await feed_response(request, engine, query, request.url.query)
 
     return router
