@@ -66,6 +66,16 @@ def edited(spec: dict[str, Any], edit: dict[str, Any], max_ids: int) -> dict[str
     return spec
 
 
+def version_of(if_match: str | None) -> int | None:
+    """The library version an If-Match header names (`"3"`, or weak `W/"3"`); None without one."""
+    if if_match is None:
+        return None
+    version = if_match.removeprefix("W/").strip('"')
+    if not version.isdigit():
+        raise UnanswerableQuery(f'If-Match {if_match!r} is not a version such as "3"')
+    return int(version)
+
+
 async def checked(body: Any, engine: Engine) -> dict[str, Any]:
     """The body as it is stored, once the served index can read it."""
     spec = body.model_dump(exclude_defaults=True)
@@ -152,10 +162,7 @@ def library_router(ctx: RouteContext) -> APIRouter:
     ) -> dict[str, Any]:
         """Replace the library with the body; with If-Match, only if it is still at that version."""
         spec = await checked(body, engine)
-        version = int(if_match.strip('W/"')) if if_match and if_match.strip('W/"').isdigit() else None
-        if if_match and version is None:
-            raise UnanswerableQuery(f'If-Match {if_match!r} is not a version such as "3"')
-        library = await run_in_threadpool(libraries.change, library_id, lambda _: spec, version)
+        library = await run_in_threadpool(libraries.change, library_id, lambda _: spec, version_of(if_match))
         return await described(library, engine)
 
     @router.patch(
@@ -172,6 +179,13 @@ def library_router(ctx: RouteContext) -> APIRouter:
         )
         return await described(library, engine)
 
+    add_routes_without_a_body(router, own, owned)
+    return router
+
+
+def add_routes_without_a_body(router: APIRouter, own: list, owned: dict) -> None:
+    """The routes whose request models do not depend on the settings: a library's GET, DELETE and feed rotation
+    (each its owner's), and the private feed (its token's)."""
     routes = [
         ("/libraries/{library_id}", saved_library, "GET", {"response_model": SavedLibraryResponse}),
         ("/libraries/{library_id}", delete_library, "DELETE", {"status_code": 204}),
@@ -186,4 +200,3 @@ def library_router(ctx: RouteContext) -> APIRouter:
         response_class=Response,
         responses={**OFF, **FEED_GONE, **FEED_RESPONSES},
     )
-    return router
