@@ -54,6 +54,7 @@ def atom_feed(answer: Recommendations, self_url: str, version: str, built: dt.da
         entry.updated(entry_time(paper, built))
         entry.summary(
             f"#{paper.rank} · {paper.category} · cosine similarity {paper.similarity:.2f} with your nearest paper"
+            f" · nearest to {', '.join(paper.nearest_liked)}"
         )
     return feed.atom_str(pretty=True)
 

@@ -251,6 +251,10 @@ class SearchHit(Paper):
 
 class Recommendation(SearchHit):
     similarity: float = Field(description="the cosine similarity of its embedding with the nearest liked paper's")
+    nearest_liked: list[str] = Field(
+        description="the liked papers it is nearest to (at most 3, within 0.05 in cosine of the nearest), nearest "
+        "first: arXiv ids, a library file's entry read as text by its key, a given text as like_texts[i]"
+    )
 
 
 class RecommendResponse(EngineAnswer):

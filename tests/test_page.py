@@ -143,6 +143,12 @@ def test_pinned_papers_give_new_papers_like_them_and_a_feed_url(browser: WebDriv
     assert all(
         s.text.startswith("similarity") for s in browser.find_elements(By.CSS_SELECTOR, "#recommendations .score")
     )
+    pinned_ids = {href.rsplit("/", 1)[1] for href in pinned}
+    near = [
+        s.text.removeprefix("near ").split(", ")
+        for s in browser.find_elements(By.CSS_SELECTOR, "#recommendations .near")
+    ]
+    assert near and all(set(n) <= pinned_ids for n in near)  # each names the pinned papers it is near
     browser.get(url)  # the library is kept in the browser
     wait_for(browser, "#pinned li")
     assert len(browser.find_elements(By.CSS_SELECTOR, "#pinned li")) == 2

@@ -70,6 +70,8 @@ def test_texts_and_a_bibtex_library(client: TestClient, test_papers: pd.DataFram
     answer = client.post("/recommend", json={"bibtex": bibtex, "like_texts": ["Galaxy rotation curves."]}).json()
     assert answer["library"]["liked_ids"] == 1 and answer["library"]["liked_texts"] == 2
     assert answer["unused"] == ["empty"] and by_id["id"] not in {r["id"] for r in answer["results"]}
+    names = {by_id["id"], "notes", "like_texts[0]"}  # each liked paper as a result names it
+    assert all(r["nearest_liked"] and set(r["nearest_liked"]) <= names for r in answer["results"])
 
 
 def test_a_whole_library_file_is_matched_by_id_sampled_by_text_and_named_where_unused(

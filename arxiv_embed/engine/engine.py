@@ -43,6 +43,8 @@ from arxiv_embed.search.modes import SEARCH_MODES
 from arxiv_embed.search.papers import PaperRow
 
 T = TypeVar("T")
+# a recommendation names the liked papers it is nearest to: at most 3, within 0.05 in cosine of the nearest
+NEAREST_NAMED, NEAR_MARGIN = 3, 0.05
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,7 @@ class Engine:
             )
             seen = self._seen(library, query)
             ranking = recommend(method, reader, pool, self.bundle.recommend.ranking, query.k, seen)
-            return self._recommended(pool, reader, ranking, window)
+            return self._recommended(pool, reader, library, ranking, window)
 
         found = await to_thread.run_sync(self._in_search_thread, rank)
         note = None if found else self.why_empty(window)
@@ -286,21 +288,31 @@ class Engine:
         seen = set(library.liked) | set(library.disliked)
         return seen | {p for p in map(self.bundle.papers.position, query.exclude) if p is not None}
 
-    def _recommended(self, pool: IndexPool, reader: Reader, ranking: Ranking, window: Window) -> list[Recommended]:
-        """The ranked papers from the paper store, each with its cosine to the nearest liked paper."""
+    def _recommended(
+        self, pool: IndexPool, reader: Reader, library: Library, ranking: Ranking, window: Window
+    ) -> list[Recommended]:
+        """The ranked papers from the paper store, each with its cosine to the nearest liked paper and the names
+        of the liked papers it is nearest to (the reader's rows: the liked positions, then the liked texts)."""
         scores, positions = ranking
         if not len(positions):
             return []
-        similarity = (pool.vectors(positions) @ reader.liked.vectors.T).max(axis=1)
+        cosines = pool.vectors(positions) @ reader.liked.vectors.T
+        nearest = np.argsort(-cosines, axis=1, kind="stable")[:, :NEAREST_NAMED]
+        names = [row.id for row in self.bundle.papers.rows(library.liked)] + library.liked_text_names
         rows = self.bundle.papers.rows(positions)
         kept = [
-            (row, float(score), float(sim))
-            for row, score, sim in zip(rows, scores, similarity, strict=True)
+            (
+                row,
+                float(score),
+                float(sims[near[0]]),
+                [names[i] for i in near if sims[i] >= sims[near[0]] - NEAR_MARGIN],
+            )
+            for row, score, sims, near in zip(rows, scores, cosines, nearest, strict=True)
             if window.keeps(row)
         ]
         return [
-            Recommended(row.id, row.title, row.category, row.date, round(score, 6), rank, round(sim, 4))
-            for rank, (row, score, sim) in enumerate(kept, start=1)
+            Recommended(row.id, row.title, row.category, row.date, round(score, 6), rank, round(sim, 4), near)
+            for rank, (row, score, sim, near) in enumerate(kept, start=1)
         ]
 
 

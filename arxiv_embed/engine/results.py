@@ -28,6 +28,9 @@ class Hit(Paper):
 @dataclass(frozen=True)
 class Recommended(Hit):
     similarity: float  # cosine of its embedding with the nearest liked paper's
+    # the liked papers it is nearest to (engine.NEAREST_NAMED, NEAR_MARGIN), nearest first: arXiv ids, a file
+    # entry read as text by its key, a given text as like_texts[i]
+    nearest_liked: list[str]
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ class Library:
 
     liked: list[int] = field(default_factory=list)
     liked_texts: list[str] = field(default_factory=list)
+    liked_text_names: list[str] = field(default_factory=list)  # each liked text's entry key, or like_texts[i]
     disliked: list[int] = field(default_factory=list)
     disliked_texts: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
@@ -134,8 +135,14 @@ def resolve_library(query: LibraryQuery, papers: PaperStore, text_field: str, li
     library.entries_by_id = len(entries) - len(by_text) - len(library.unused)
     given = list(query.like_texts)
     keep = sampled(len(given) + len(by_text), limits.max_texts)
-    texts = [given[i] if i < len(given) else by_text[i - len(given)].text(text_field) for i in keep]
-    library.liked_texts = [text for text in texts if text]
+    texts = [
+        (given[i], f"like_texts[{i}]")
+        if i < len(given)
+        else (by_text[i - len(given)].text(text_field), by_text[i - len(given)].key)
+        for i in keep
+    ]
+    library.liked_texts = [text for text, _ in texts if text]
+    library.liked_text_names = [name for text, name in texts if text]
     library.texts_left_out = len(given) + len(by_text) - len(keep)
     if not library.liked and not library.liked_texts:
         raise UnanswerableQuery(f"nothing in the library can be used: entries {library.unused} have no title")
