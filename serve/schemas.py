@@ -21,7 +21,7 @@ from serve.settings import Settings
 SearchModeName = Literal[tuple(SEARCH_MODES)]  # type: ignore[valid-type]
 MethodName = Literal[tuple(RECOMMENDERS)]  # type: ignore[valid-type]
 
-SINCE = "only papers stamped on or after this date"
+SINCE = "only papers harvested on or after this date whose first version is new (at most 7 days before it)"
 PaperId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S+$", description="an arXiv id in the index")]
 
 
@@ -240,7 +240,9 @@ class Paper(EngineAnswer):
     title: str
     category: str
     date: str | None = Field(
-        default=None, description="the OAI datestamp of a harvested paper, else the month of its arXiv id (YYYY-MM)"
+        default=None,
+        description="the day of its first version (a harvested paper's arXiv `created`), else the month of its arXiv "
+        "id (YYYY-MM): a revised paper keeps its date",
     )
 
 

@@ -42,15 +42,18 @@ def test_pages_retry_deletions_and_versions(papers: list[dict]) -> None:
         Served(papers[0]["id"], "2026-12-02", "A new title", papers[0]["abstract"], papers[0]["categories"]),
         Served(papers[1]["id"], "2026-12-02", deleted=True),
         Served("bad.0001", "2026-12-02", "", "no title", "cs.LG"),
+        Served("1905.01234", "2026-12-02", "Revised", "An old paper's third version.", "cs.LG", created="2019-05-02"),
     ]
     with OaiServer(records, page_size=25, unavailable=1, retry_after=1) as server:
         stream, client = list_records(config(server.url), "2026-11-30")
         frame, skipped = shard_frame(stream)
-    assert sum("resumptionToken" in q for q in server.requests) == 4  # 123 records in pages of 25
+    assert sum("resumptionToken" in q for q in server.requests) == 4  # 124 records in pages of 25
     assert server.requests[0] == server.requests[1]  # the 503 was retried as it was
     assert client.requests == 5 and len(server.requests) == 6 and skipped == {"missing_title": 1}
-    assert len(frame) == 120 and frame["deleted"].sum() == 1
+    assert len(frame) == 121 and frame["deleted"].sum() == 1
     by_id = frame.set_index("id")
+    assert by_id.loc["1905.01234", "created"] == "2019-05-02"  # the first version's date, apart from the datestamp
+    assert by_id.loc[papers[2]["id"], "created"] == "2026-12-01" and by_id.loc[papers[1]["id"], "created"] == ""
     assert by_id.loc[papers[0]["id"], "title"] == "A new title"  # the newest record of a paper wins
     assert by_id.loc[papers[0]["id"], "datestamp"] == "2026-12-02"
     assert bool(by_id.loc[papers[1]["id"], "deleted"])
@@ -105,7 +108,7 @@ def test_state_and_append_only_shards(tmp_path: Path) -> None:
     again = HarvestState.read(state_file)
     assert again == state and name == "0001-2026-12-01" and again.next_shard("2026-12-02") == "0002-2026-12-02"
     assert harvest_from(again, "2026-11-30", 2) == "2026-12-01"  # the last day again: it may have grown since
-    assert read_shard(tmp_path / f"{name}.parquet").equals(frame)
+    assert read_shard(tmp_path / f"{name}.parquet").equals(frame.assign(created=""))  # a shard from before `created`
     assert already_harvested(again, tmp_path) == {("1", "2026-12-01")}  # the day the next harvest lists again
     assert already_harvested(HarvestState("2026-12-01", ["0009-2026-12-01"]), tmp_path) == set()  # not pulled
     state_file.write_text("shards: []\nlast: x\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import pytest
 
 from arxiv_embed.data.shards import shard_name
 from arxiv_embed.data.vectors import vectors_table
+from arxiv_embed.engine.engine import Window
 from arxiv_embed.search.index import INDEX_TYPES, RERANK_FILE, IndexConfig, VectorIndex, build_index, exact_index
-from arxiv_embed.search.papers import PaperStore, write_papers
+from arxiv_embed.search.papers import PaperEditor, PaperStore, write_papers
 
 CFG = IndexConfig(
     type="flat", hnsw_m=16, hnsw_ef_construction=100, hnsw_ef_search=64, ivf_nlist=16, ivf_nprobe=8,
@@ -77,3 +79,23 @@ def test_paper_store_by_position_and_by_id(tmp_path: Path) -> None:
     assert len(store) == 100 and store.position("2401.00042") == 42 and store.position("nope") is None
     assert [r[:3] for r in store.rows([7, 3, 7])] == [rows[7], rows[3], rows[7]]
     assert store.column("category").tolist() == [r[2] for r in rows]
+
+
+def test_a_harvested_paper_is_dated_by_its_first_version_and_a_revision_is_not_new(tmp_path: Path) -> None:
+    """The OAI datestamp is a record's last change: a paper harvested today but first announced in 2019 is not
+    new. A base file gains the `created` column with the first harvested papers."""
+    path = tmp_path / "papers.sqlite"
+    write_papers(path, [("2401.00001", "Base", "cs.LG")])
+    assert PaperStore(path).rows([0])[0].date == "2024-01"  # the base corpus: its id's month
+    editor = PaperEditor(path)
+    editor.append([
+        ("1905.01234", "Revised", "cs.LG", "2026-12-02T10:00:00Z", "2019-05-02"),
+        ("2612.00007", "New", "cs.LG", "2026-12-02T10:00:00Z", "2026-11-30"),
+        ("2612.00008", "New, undated", "cs.LG", "2026-12-02T10:00:00Z", None),
+    ])  # fmt: skip
+    editor.close()
+    revised, new, undated = PaperStore(path).rows([1, 2, 3])
+    assert (revised.date, new.date, undated.date) == ("2019-05-02", "2026-11-30", "2026-12")
+    window = Window(1, dt.date(2026, 12, 2))
+    assert not window.keeps(revised) and window.keeps(new) and window.keeps(undated)
+    assert Window(1, dt.date(2026, 12, 28)).keeps(undated)  # an id's month is never taken for older than it is

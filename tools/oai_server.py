@@ -2,8 +2,9 @@
 
     python -m tools.oai_server ../shared/data/arxiv-papers.jsonl.gz --skip 100000 --limit 1000 --date 2026-12-01
 
-serves 1,000 papers of the file, datestamped 2026-12-01, at http://127.0.0.1:8765/oai (ListRecords with
-`metadataPrefix=arXiv`, `from`, `until` and `set`, in pages behind resumption tokens). Tests start it in-process
+serves 1,000 papers of the file as the new papers of 2026-12-01 (created and datestamped that day), at
+http://127.0.0.1:8765/oai (ListRecords with `metadataPrefix=arXiv`, `from`, `until` and `set`, in pages behind
+resumption tokens). Tests start it in-process
 (`OaiServer`) with deletions, new versions and a first answer of `503 Retry-After`.
 """
 
@@ -34,6 +35,7 @@ class Served:
     abstract: str = ""
     categories: str = ""
     deleted: bool = False
+    created: str = ""  # the date of its first version (arXiv's `created`); empty: not known, not sent
 
     @property
     def set_spec(self) -> str:
@@ -49,8 +51,9 @@ class Served:
         )
         if self.deleted:
             return f"<record>{header}</record>"
-        fields = {"id": self.id, "title": self.title, "categories": self.categories, "abstract": self.abstract}
-        body = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items())
+        fields = {"id": self.id, "created": self.created, "title": self.title, "categories": self.categories}
+        fields["abstract"] = self.abstract
+        body = "".join(f"<{k}>{escape(v)}</{k}>" for k, v in fields.items() if v)
         return f'<record>{header}<metadata><arXiv xmlns="{ARXIV_NS}">{body}</arXiv></metadata></record>'
 
 
@@ -145,8 +148,9 @@ def _envelope(query: dict[str, str], body: str) -> str:
 
 
 def served_papers(papers: list[dict], datestamp: str) -> list[Served]:
-    """Canonical papers (a source read by PaperStream) as records of one day."""
-    return [Served(p["id"], datestamp, p["title"], p["abstract"], p["categories"]) for p in papers]
+    """Canonical papers (a source read by PaperStream) as the new papers of one day: first versions created on
+    `datestamp`."""
+    return [Served(p["id"], datestamp, p["title"], p["abstract"], p["categories"], created=datestamp) for p in papers]
 
 
 def main() -> None:

@@ -2,7 +2,8 @@
 
 `harvest.yaml` (in git) holds the last datestamp harvested and the list of shards; dvc.yaml's `foreach` reads
 that list, so each new shard adds one `embed_harvest@<shard>` stage and no old one re-runs. The shards themselves
-(`data/harvest/`, tracked with `dvc add`) hold the canonical columns of `download` plus the OAI datestamp and
+(`data/harvest/`, tracked with `dvc add`) hold the canonical columns of `download` plus the OAI datestamp (the
+record's last change), the date of the paper's first version (`created`, empty where the server sends none) and
 whether the record is a deletion.
 """
 
@@ -21,7 +22,7 @@ from arxiv_embed.data.schema import COLUMNS
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.layout import LAYOUT
 
-SHARD_COLUMNS = [*COLUMNS, "datestamp", "deleted"]
+SHARD_COLUMNS = [*COLUMNS, "datestamp", "created", "deleted"]
 # What embed_harvest writes for each shard under data/updates/<shard>/:
 SHARD_PAPERS, SHARD_VECTORS, SHARD_INFO = "papers.parquet", "vectors.npz", "shard.json"
 _STATE_HEADER = (
@@ -88,7 +89,10 @@ def write_shard(frame: pd.DataFrame, name: str, folder: Path = LAYOUT.harvest) -
 
 
 def read_shard(path: Path) -> pd.DataFrame:
+    """A shard's rows; one harvested before shards kept `created` reads with it empty."""
     frame = pd.read_parquet(path)
+    if "created" not in frame.columns:
+        frame["created"] = ""
     missing = [c for c in SHARD_COLUMNS if c not in frame.columns]
     if missing:
         raise PipelineError(f"{path} is not a harvest shard: no column {missing[0]!r}")

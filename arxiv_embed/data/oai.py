@@ -50,9 +50,10 @@ class OaiRecord:
     """One harvested record: a paper's metadata (source row layout), or a deletion."""
 
     paper_id: str
-    datestamp: str
+    datestamp: str  # the record's last change (a new version, a metadata edit)
     deleted: bool
     row: dict[str, str]  # id, title, abstract, categories; empty for a deletion
+    created: str = ""  # YYYY-MM-DD of the paper's first version (arXiv's `created`); empty where not sent
 
 
 class PoliteSickle(Sickle):
@@ -81,7 +82,8 @@ def _record(item) -> OaiRecord:
         return OaiRecord(paper_id, header.datestamp, True, {})
     meta = item.metadata
     row = {key: " ".join(t for t in meta.get(key, []) if t) for key in ("id", "title", "abstract", "categories")}
-    return OaiRecord(row["id"] or paper_id, header.datestamp, False, row)
+    created = next((t for t in meta.get("created", []) if t), "")[:10]
+    return OaiRecord(row["id"] or paper_id, header.datestamp, False, row, created)
 
 
 def list_records(cfg: HarvestConfig, since: str) -> tuple[Iterator[OaiRecord], PoliteSickle]:
@@ -115,13 +117,13 @@ def shard_frame(records: Iterable[OaiRecord]) -> tuple[pd.DataFrame, Counter]:
     for record in records:
         if record.deleted:
             latest[record.paper_id] = {**dict.fromkeys(COLUMNS, ""), "id": record.paper_id}
-            latest[record.paper_id].update(datestamp=record.datestamp, deleted=True)
+            latest[record.paper_id].update(datestamp=record.datestamp, created="", deleted=True)
             continue
         paper, reason = to_paper(record.row)
         if paper is None:
             skipped[reason] += 1
             continue
         latest.pop(paper["id"], None)  # re-inserted: rows keep the order of each paper's last record
-        latest[paper["id"]] = {**paper, "datestamp": record.datestamp, "deleted": False}
+        latest[paper["id"]] = {**paper, "datestamp": record.datestamp, "created": record.created, "deleted": False}
     frame = pd.DataFrame(list(latest.values()), columns=SHARD_COLUMNS)
     return frame.astype({c: str for c in SHARD_COLUMNS if c != "deleted"}).astype({"deleted": bool}), skipped

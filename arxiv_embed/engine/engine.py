@@ -65,16 +65,23 @@ class EngineObserver(Protocol):
     def batch_encoded(self, times: BatchTimes) -> None: ...
 
 
+# days between a paper's first version and its announcement (a weekend, a holiday): a paper first announced on or
+# after `since` may have been submitted this many days before it
+ANNOUNCEMENT_LAG = dt.timedelta(days=7)
+
+
 @dataclass(frozen=True)
 class Window:
-    """The papers a recommendation may come from: index positions from `start` on, stamped on or after `since`."""
+    """The papers a recommendation may come from: index positions from `start` on (those harvested since
+    `since`), first announced on or after `since`."""
 
     start: int
     since: dt.date | None
 
     def keeps(self, row: PaperRow) -> bool:
-        """A paper harvested in between but stamped before `since` is left out."""
-        return self.since is None or (row.datestamp or "") >= self.since.isoformat()
+        """A paper harvested since `since` but first announced long before it (a revision of an old paper, a
+        metadata edit) is left out: it is not new."""
+        return self.since is None or row.first_version_by >= (self.since - ANNOUNCEMENT_LAG).isoformat()
 
 
 def paper_of(row: PaperRow) -> Paper:

@@ -118,7 +118,7 @@ def resolve_library(query: LibraryQuery, papers: PaperStore, text_field: str, li
     else by their title and abstract, else listed as unused. Of the liked texts, at most `limits.max_texts` are
     kept (a seeded sample), and only those of the file entries are decoded."""
     liked, skipped = positions_of(papers, query.like, query.skip_unknown)
-    library = Library(liked, [], positions_of(papers, query.dislike)[0], skipped=skipped)
+    library = Library(liked=liked, disliked=positions_of(papers, query.dislike)[0], skipped=skipped)
     library.disliked_texts = list(query.dislike_texts)
     entries = read_files(query, limits)
     by_text = []

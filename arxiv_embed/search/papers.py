@@ -2,13 +2,15 @@
 
 The server answers `/papers/{id}` and labels search hits from disk pages instead of Python lists, so its memory
 and start-up time stay flat as the corpus grows to millions of papers. Harvested papers are appended with their
-OAI datestamp; a paper that was withdrawn, or replaced by a new version further down, keeps its row (positions
-never move) with `removed` set, and `removed.npy` lists those positions for the searches to leave out.
+OAI datestamp (the record's last change) and the date of their first version (`created`, a column the first
+append adds to a base file); a paper that was withdrawn, or replaced by a new version further down, keeps its row
+(positions never move) with `removed` set, and `removed.npy` lists those positions for the searches to leave out.
 """
 
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -57,11 +59,13 @@ class PaperEditor:
     def remove(self, positions: Iterable[int]) -> None:
         self.db.executemany("UPDATE papers SET removed = 1 WHERE pos = ?", ((int(p),) for p in positions))
 
-    def append(self, rows: Iterable[tuple[str, str, str, str]]) -> None:
-        """(id, title, category, datestamp) rows at the next positions."""
+    def append(self, rows: Iterable[tuple[str, str, str, str, str | None]]) -> None:
+        """(id, title, category, datestamp, created) rows at the next positions."""
         rows = list(rows)
+        if "created" not in columns(self.db):
+            self.db.execute("ALTER TABLE papers ADD COLUMN created TEXT")
         self.db.executemany(
-            "INSERT INTO papers (pos, id, title, category, datestamp) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO papers (pos, id, title, category, datestamp, created) VALUES (?, ?, ?, ?, ?, ?)",
             ((self.size + i, *row) for i, row in enumerate(rows)),
         )
         self.size += len(rows)
@@ -85,16 +89,33 @@ def load_removed(folder: Path) -> np.ndarray:
     return np.load(path) if path.is_file() else np.zeros(0, dtype=np.int64)
 
 
+def columns(db: sqlite3.Connection) -> set[str]:
+    return {name for _, name, *_ in db.execute("PRAGMA table_info(papers)")}
+
+
 class PaperRow(NamedTuple):
     id: str
     title: str
     category: str
-    datestamp: str | None  # the OAI datestamp of a harvested paper; None for the base corpus's
+    datestamp: str | None  # the OAI datestamp (last change) of a harvested paper; None for the base corpus's
+    created: str | None = None  # the day of a harvested paper's first version, where the harvest read it
 
     @property
     def date(self) -> str | None:
-        """What a reader sees: the datestamp of a harvested paper, else the month its arXiv id was submitted in."""
-        return self.datestamp or id_month(self.id)
+        """What a reader sees: the day of the paper's first version, else the month its arXiv id was given in
+        (both are first announcements: a revised paper keeps its date)."""
+        return self.created or id_month(self.id)
+
+    @property
+    def first_version_by(self) -> str:
+        """The last day the paper's first version can date from (ISO): its `created` day, else the last day of
+        its id's month, so that a paper is never taken for older than it is."""
+        if self.created:
+            return self.created
+        if (named := id_month(self.id)) is None:  # not an arXiv id: its record's date is all there is
+            return self.datestamp or ""
+        year, month = map(int, named.split("-"))
+        return (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).isoformat()
 
 
 class PaperStore:
@@ -106,6 +127,7 @@ class PaperStore:
         self.size = self.db.execute("SELECT count(*) FROM papers").fetchone()[0]
         self.live = self.db.execute("SELECT count(*) FROM papers WHERE removed = 0").fetchone()[0]
         self.newest_datestamp = self.db.execute("SELECT max(datestamp) FROM papers").fetchone()[0]
+        self.created = "created" if "created" in columns(self.db) else "NULL"  # a base file has no such column
         dated = self.db.execute(
             "SELECT datestamp, min(pos) FROM papers WHERE datestamp IS NOT NULL GROUP BY datestamp ORDER BY datestamp"
         ).fetchall()
@@ -132,7 +154,7 @@ class PaperStore:
         found = {
             pos: PaperRow(*row)
             for pos, *row in self.db.execute(
-                f"SELECT pos, id, title, category, datestamp FROM papers WHERE pos IN ({marks})", wanted
+                f"SELECT pos, id, title, category, datestamp, {self.created} FROM papers WHERE pos IN ({marks})", wanted
             )
         }
         return [found[p] for p in wanted]
