@@ -81,7 +81,7 @@ quickstart: setup
 		--port $(PORT) --pid-file $(SERVE_PID) $(if $(CHECK),--check)
 
 ## The daily update: harvest what arXiv added or changed since the last harvest (harvest.yaml; the first one
-## starts harvest.first_days_back days ago), embed only that shard, grow the served index, and tell the local
+## starts at the index's newest paper, at most harvest.first_days_back days ago), embed only that shard, grow the served index, and tell the local
 ## server (`make serve` or `make quickstart`) to swap it in; for another server say how: RELOAD="docker kill -s
 ## HUP arxiv-embed".
 update: setup

@@ -1,9 +1,8 @@
 """`python -m stages.harvest`: fetch what arXiv added, changed or deleted since the last harvest into a new shard.
 
-Not a DVC stage (its input is the network, so it cannot be re-run to the same result): `make update` runs it,
-tracks the new shard with `dvc add`, then `dvc repro` embeds only that shard. The state it advances is the
-committed harvest.yaml; nothing is written when there is nothing new. Its `from` is the last day harvested (that
-day may have grown since), and the records of that day that the last shard holds already are passed over.
+Not a DVC stage (its input is the network): `make update` runs it, tracks the new shard with `dvc add`, then `dvc
+repro` embeds only that shard. It advances the committed harvest.yaml, and writes nothing when nothing is new. Its
+`from` is the last day harvested (which may have grown: the records the last shard holds are passed over).
 """
 
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from arxiv_embed.data.harvest import HarvestState, already_harvested, harvest_from, write_shard
 from arxiv_embed.data.oai import HarvestConfig, list_records, shard_frame
 from arxiv_embed.layout import LAYOUT
+from arxiv_embed.search.papers import PAPERS_FILE, newest_first_version
 from arxiv_embed.stage import run_stage
 
 
@@ -22,7 +22,8 @@ class Params:
 def main(params: Params) -> dict:
     cfg = params.harvest
     state = HarvestState.read()
-    since = harvest_from(state, cfg.start, cfg.first_days_back)
+    newest = newest_first_version(LAYOUT.models.served_index / PAPERS_FILE)  # where a first harvest starts
+    since = harvest_from(state, cfg.start, cfg.first_days_back, newest)
     records, client = list_records(cfg, since)
     seen = already_harvested(state)
     listed = list(records)  # a shard is built in memory anyway: one day is a few thousand records

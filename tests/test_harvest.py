@@ -82,6 +82,10 @@ def test_state_and_append_only_shards(tmp_path: Path) -> None:
     state_file = tmp_path / "harvest.yaml"
     state = HarvestState.read(state_file)
     assert harvest_from(state, None, 2, today=date(2026, 12, 3)) == "2026-12-01"  # a first update needs no start
+    # the first update starts at the index's newest paper, so none between the snapshot and today is missed ...
+    assert harvest_from(state, None, 30, newest=date(2026, 11, 20), today=date(2026, 12, 3)) == "2026-11-20"
+    # ... unless that is more than first_days_back days ago
+    assert harvest_from(state, None, 30, newest=date(2026, 1, 1), today=date(2026, 12, 3)) == "2026-11-03"
     with pytest.raises(PipelineError, match=r"^harvest.start = 'monday' is not a date"):
         harvest_from(state, "monday", 2)
     assert harvest_from(state, "2026-11-30", 2) == "2026-11-30"

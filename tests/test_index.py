@@ -87,6 +87,7 @@ def test_a_harvested_paper_is_dated_by_its_first_version_and_a_revision_is_not_n
     path = tmp_path / "papers.sqlite"
     write_papers(path, [("2401.00001", "Base", "cs.LG")])
     assert PaperStore(path).rows([0])[0].date == "2024-01"  # the base corpus: its id's month
+    assert PaperStore(path).newest_first_version() == dt.date(2024, 1, 1)
     editor = PaperEditor(path)
     editor.append([
         ("1905.01234", "Revised", "cs.LG", "2026-12-02T10:00:00Z", "2019-05-02"),
@@ -99,3 +100,4 @@ def test_a_harvested_paper_is_dated_by_its_first_version_and_a_revision_is_not_n
     window = Window(1, dt.date(2026, 12, 2))
     assert not window.keeps(revised) and window.keeps(new) and window.keeps(undated)
     assert Window(1, dt.date(2026, 12, 28)).keeps(undated)  # an id's month is never taken for older than it is
+    assert PaperStore(path).newest_first_version() == dt.date(2026, 12, 1)  # where a first harvest starts

@@ -193,11 +193,15 @@ def test_dates_select_the_harvested_positions(tmp_path) -> None:
     path = tmp_path / "papers.sqlite"
     write_papers(path, [(f"2301.{i:05d}", f"T{i}", "cs.CL") for i in range(5)])
     editor = PaperEditor(path)
-    editor.append([("2412.00001", "A", "cs.CL", "2024-12-01"), ("2412.00002", "B", "cs.CL", "2024-12-02")])
-    editor.append([("2412.00003", "C", "cs.CL", "2024-12-01"), ("2412.00004", "D", "cs.CL", "2024-12-03")])
+    editor.append([("2412.00001", "A", "cs.CL", "2024-12-01", None), ("2412.00002", "B", "cs.CL", "2024-12-02", None)])
+    editor.append([("2412.00003", "C", "cs.CL", "2024-12-01", None), ("2412.00004", "D", "cs.CL", "2024-12-03", None)])
     editor.close()
     store = PaperStore(path)
     assert [store.first_position(d) for d in ("2000-01-01", "2024-12-01", "2024-12-02", "2024-12-03")] == [5, 5, 6, 8]
     assert store.first_position("2025-01-01") == 9 == len(store)
-    assert store.rows([0, 6]) == [("2301.00000", "T0", "cs.CL", None), ("2412.00002", "B", "cs.CL", "2024-12-02")]
-    assert [r.date for r in store.rows([0, 6])] == ["2023-01", "2024-12-02"]
+    base, harvested = store.rows([0, 6])
+    assert (base, harvested) == (
+        ("2301.00000", "T0", "cs.CL", None, None),
+        ("2412.00002", "B", "cs.CL", "2024-12-02", None),
+    )
+    assert [r.date for r in store.rows([0, 6])] == ["2023-01", "2024-12"]  # no `created`: the month of the id

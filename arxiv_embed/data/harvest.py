@@ -57,13 +57,17 @@ class HarvestState:
         return f"{len(self.shards) + 1:04d}-{newest_datestamp[:10]}"
 
 
-def harvest_from(state: HarvestState, start: str | None, days_back: int, today: date | None = None) -> str:
+def harvest_from(
+    state: HarvestState, start: str | None, days_back: int, newest: date | None = None, today: date | None = None
+) -> str:
     """The OAI `from` of the next harvest: the last datestamp harvested (inclusive: a day may have grown since);
-    before the first one, `start`, or else `days_back` days before today (UTC), so that a first `make update`
-    needs no setting."""
+    before the first one, `start`, or else the day of the index's `newest` paper, so that the papers between the
+    corpus's snapshot and today enter the index, but no more than `days_back` days before today (UTC); a first
+    `make update` needs no setting."""
     since = state.last_datestamp or start
     if since is None:
-        return ((today or datetime.now(UTC).date()) - timedelta(days=days_back)).isoformat()
+        bound = (today or datetime.now(UTC).date()) - timedelta(days=days_back)
+        return max(bound, newest or bound).isoformat()
     if not _DATE.match(since):
         raise PipelineError(f"harvest.start = {since!r} is not a date: set YYYY-MM-DD, or null ({days_back} days back)")
     return since[:10]

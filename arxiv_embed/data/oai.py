@@ -17,6 +17,7 @@ import pandas as pd
 import requests
 from pydantic import NonNegativeFloat, NonNegativeInt
 from sickle import Sickle, oaiexceptions
+from tqdm import tqdm
 
 from arxiv_embed.data.harvest import SHARD_COLUMNS
 from arxiv_embed.data.schema import COLUMNS, to_paper
@@ -39,7 +40,8 @@ class HarvestConfig:
     metadata_prefix: str  # `arXiv`: id, title, abstract and categories (primary first)
     set: str | None  # an OAI set such as `cs` or `physics:hep-th`; None: every paper
     start: str | None  # YYYY-MM-DD: the first harvest's `from`; later ones start at the last datestamp harvested
-    first_days_back: NonNegativeInt  # with no start: the first harvest's `from` is this many days before today (UTC)
+    # with no start: the first harvest's `from` is the index's newest paper's day, at most this many days before today
+    first_days_back: NonNegativeInt
     delay_seconds: NonNegativeFloat  # pause between requests
     max_retries: NonNegativeInt  # retries of a 503, each after its Retry-After
     timeout_seconds: Count  # of one HTTP request
@@ -95,7 +97,9 @@ def list_records(cfg: HarvestConfig, since: str) -> tuple[Iterator[OaiRecord], P
 
     def records() -> Iterator[OaiRecord]:
         try:
-            for item in client.ListRecords(ignore_deleted=False, **query):
+            items = client.ListRecords(ignore_deleted=False, **query)
+            size = items.resumption_token.complete_list_size if items.resumption_token else None
+            for item in tqdm(items, total=int(size) if size else None, desc=f"harvest from {since}", unit="record"):
                 yield _record(item)
         except oaiexceptions.NoRecordsMatch:
             return

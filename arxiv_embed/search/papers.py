@@ -83,6 +83,12 @@ class PaperEditor:
         self.db.close()
 
 
+def newest_first_version(path: Path) -> dt.date | None:
+    """The day of the newest paper's first version in the papers file at `path`; None without the file (the
+    models are not pulled)."""
+    return PaperStore(path).newest_first_version() if path.is_file() else None
+
+
 def load_removed(folder: Path) -> np.ndarray:
     """The removed positions of an index folder (none for a folder without the file: a base index)."""
     path = folder / REMOVED_FILE
@@ -142,6 +148,14 @@ class PaperStore:
 
     def __len__(self) -> int:
         return self.size
+
+    def newest_first_version(self) -> dt.date | None:
+        """The first day of the newest paper's first version: its `created`, or the first day of the newest id's
+        month (the base corpus); None for a store of no arXiv id."""
+        created = self.db.execute(f"SELECT max({self.created}) FROM papers").fetchone()[0]
+        months = [m for m in map(id_month, self.column("id")) if m]
+        days = [day for day in (created, f"{max(months)}-01" if months else None) if day]
+        return dt.date.fromisoformat(max(days)[:10]) if days else None
 
     def position(self, paper_id: str) -> int | None:
         row = self.db.execute(_LIVE, (paper_id,)).fetchone()
