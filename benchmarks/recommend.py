@@ -65,7 +65,8 @@ def main() -> None:
     texts = [p["abstract"] for p in real_papers(100, seed=1)]
     proc, url = start_server(["-m", "serve"], opts.models, {})
     try:
-        method = httpx.get(f"{url}/ready").json()["recommend_method"]
+        # the method the bundle serves a library of this shape (what every request below is ranked by)
+        method = httpx.post(f"{url}/recommend", json={"like": liked[0], "k": 10}, timeout=60).json()["method"]
         levels = measure(url, liked, texts, [1, 8], requests)
     finally:
         proc.terminate()

@@ -68,22 +68,23 @@ def harvest_rows(store: PaperStore, new: int, revised: int, withdrawn: int) -> p
     """A shard as a harvest writes it: `new` sample papers the index lacks, new versions and withdrawals."""
     held = set(store.column("id"))
     fresh = islice((p for p in PaperStream(sample_path()) if p["id"] not in held), new)
-    rows = [{**p, "datestamp": DAY, "deleted": False} for p in fresh]
+    rows = [{**p, "datestamp": DAY, "created": DAY, "deleted": False} for p in fresh]
     old = store.rows(range(revised + withdrawn))
     rows += [
         {
-            "id": i,
-            "title": f"{t} (v2)",
-            "abstract": f"Revised: {t}.",
-            "primary_category": c,
-            "categories": c,
+            "id": row.id,
+            "title": f"{row.title} (v2)",
+            "abstract": f"Revised: {row.title}.",
+            "primary_category": row.category,
+            "categories": row.category,
             "datestamp": DAY,
+            "created": "",  # a new version: its first version's date is not sent here, the id's month stands for it
             "deleted": False,
         }
-        for i, t, c, _ in old[:revised]
+        for row in old[:revised]
     ]
     rows += [
-        {**dict.fromkeys(SHARD_COLUMNS, ""), "id": i, "datestamp": DAY, "deleted": True} for i, *_ in old[revised:]
+        {**dict.fromkeys(SHARD_COLUMNS, ""), "id": row.id, "datestamp": DAY, "deleted": True} for row in old[revised:]
     ]
     return pd.DataFrame(rows, columns=SHARD_COLUMNS)
 
@@ -243,6 +244,7 @@ def scale_part(scale: Path, pipeline: Path, new: int, queries: int) -> dict:
             "primary_category": "cs.LG",
             "categories": "cs.LG",
             "datestamp": DAY,
+            "created": DAY,
             "deleted": False,
         }
     )[SHARD_COLUMNS]

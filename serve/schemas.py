@@ -378,7 +378,11 @@ class Ready(EngineAnswer):
     dim: int
     text_field: str
     search_mode: str = Field(description="the default mode of /search")
-    recommend_method: str = Field(description="the default method of /recommend, chosen on val")
+    recommend_method: str = Field(description="the method of /recommend chosen on val over every library shape")
+    recommend_by_shape: list[dict[str, int | str]] = Field(
+        description="the method /recommend serves a library of each shape (papers, primary categories among "
+        "them: the nearest shape), chosen on val; empty: recommend_method for every library"
+    )
     classifier: ClassifierSides = Field(description="what /classify learned from, side by side")
     provenance: Provenance | None = Field(description="the run that built the bundle; null for a bare models/")
     metrics: dict[str, float | int | str] | None = Field(

@@ -12,9 +12,11 @@ from arxiv_embed.evaluation.reader_simulation import (
     BASELINE,
     MatrixPool,
     Simulation,
+    best_by_shape,
     best_method,
     newest,
     ranking_quality,
+    served_by_shape,
     simulate,
     simulate_readers,
 )
@@ -22,6 +24,7 @@ from arxiv_embed.recommend.bibtex import read_bibtex
 from arxiv_embed.recommend.entries import LibraryFileError, arxiv_id_of
 from arxiv_embed.recommend.library_files import LIBRARY_FORMATS
 from arxiv_embed.recommend.methods import RECOMMENDERS, RankConfig, Reader, fit_linear, project, recommend
+from arxiv_embed.recommend.spec import RecommendSpec
 from arxiv_embed.search.papers import PaperEditor, PaperStore, write_papers
 
 CFG = RankConfig(alpha=1.0, max_terms=50)
@@ -205,3 +208,26 @@ def test_dates_select_the_harvested_positions(tmp_path) -> None:
         ("2412.00002", "B", "cs.CL", "2024-12-02", None),
     )
     assert [r.date for r in store.rows([0, 6])] == ["2023-01", "2024-12"]  # no `created`: the month of the id
+
+
+def test_the_served_method_follows_the_librarys_shape() -> None:
+    """Per shape, the method best on val; a library is served the nearest shape's (size on a log scale)."""
+
+    def row(library: int, interests: int, best: str) -> dict:
+        scores = {name: {"p@10": 0.5, "p@10_hi": 0.55} for name in RECOMMENDERS} | {"arxiv_sanity_svm": {"p@10": 0.4}}
+        return {"library": library, "interests": interests, **scores, best: {"p@10": 0.6, "p@10_hi": 0.65}}
+
+    val = [row(1, 1, "nearest_liked"), row(20, 1, "centroid"), row(20, 3, "linear_and_nearest")]
+    rule = best_by_shape(val, overall="linear_and_nearest")
+    assert [(c.library, c.interests, c.method) for c in rule] == [
+        (1, 1, "nearest_liked"), (20, 1, "centroid"), (20, 3, "linear_and_nearest")
+    ]  # fmt: skip
+    tie = {name: {"p@10": 0.5} for name in RECOMMENDERS}
+    assert best_by_shape([{"library": 5, "interests": 1, **tie}], overall="fused")[0].method == "fused"
+    spec = RecommendSpec(default_method="linear_and_nearest", alpha=1, max_terms=1, max_queries=1, negatives=1, seed=0)
+    assert spec.method_for(20, 1) == "linear_and_nearest"  # no rule: the overall choice
+    spec = spec.model_copy(update={"by_shape": rule})
+    assert spec.method_for(2, 1) == "nearest_liked" and spec.method_for(12, 1) == "centroid"  # log scale: 12 ~ 20
+    assert spec.method_for(40, 2) == "centroid" and spec.method_for(40, 5) == "linear_and_nearest"
+    test = served_by_shape([row(20, 1, "fused")], spec)[0]
+    assert test["served"] == "centroid" and test["served_within_best"] is False  # 0.55 < fused's 0.6

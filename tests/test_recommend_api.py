@@ -185,3 +185,14 @@ def test_the_feed_leaves_out_an_id_the_index_lacks_and_names_it(client: TestClie
     assert client.get(f"/feed.atom?like={liked[0]}&method=nope").status_code == 422
     answer = client.post("/recommend", json={"like": liked[:1], "k": 2}).json()
     assert answer["skipped"] == []  # /recommend answers an unknown id with a 404 that names it
+
+
+def test_the_served_method_follows_the_librarys_shape(client: TestClient, test_papers: pd.DataFrame) -> None:
+    """Unless a request names one, a library is ranked by the method chosen on val for its shape (`/ready`)."""
+    ready = client.get("/ready").json()
+    rule = {(c["library"], c["interests"]): c["method"] for c in ready["recommend_by_shape"]}
+    assert rule and set(rule.values()) <= set(RECOMMENDERS)
+    one = client.post("/recommend", json={"like": test_papers["id"].head(1).tolist()}).json()
+    assert one["method"] == rule.get((1, 1), ready["recommend_method"])
+    asked = client.post("/recommend", json={"like": test_papers["id"].head(1).tolist(), "method": "centroid"})
+    assert asked.json()["method"] == "centroid"

@@ -146,6 +146,7 @@ class Engine:
             text_field=m.text_field,
             search_mode=b.searcher.default_mode,
             recommend_method=b.recommend.default_method,
+            recommend_by_shape=[c.model_dump() for c in b.recommend.by_shape],
             classifier=m.classifier,
             provenance=m.provenance,
             metrics=m.metrics,
@@ -198,10 +199,10 @@ class Engine:
 
     async def recommend(self, query: LibraryQuery) -> Recommendations:
         """Papers like the reader's library, none of them liked, disliked or excluded, from the window `since`
-        opens, ranked by the query's method or the one the bundle chose on val."""
+        opens, ranked by the query's method or the one the bundle chose on val for the library's shape."""
         library = await self.read_library(query)
         window = self.window(query.since)
-        method = query.method or self.bundle.recommend.default_method
+        method = query.method or await to_thread.run_sync(self._method_for, library)
         liked_texts = await self._text_examples(library.liked_texts)
         disliked_texts = await self._text_examples(library.disliked_texts)
         negatives = await to_thread.run_sync(self.negatives_sample)
@@ -289,6 +290,12 @@ class Engine:
         features = self.bundle.searcher.features
         vectors = (await self.embed(texts)).vectors if texts else np.zeros((0, self.bundle.index.d), np.float32)
         return Examples(vectors, [features.transform(t) for t in texts])
+
+    def _method_for(self, library: Library) -> str:
+        """The method the bundle chose on val for a library of this shape: its size (ids and texts), and the
+        primary categories of its papers the index holds (a text adds to the size only)."""
+        categories = {row.category for row in self.bundle.papers.rows(library.liked)}
+        return self.bundle.recommend.method_for(len(library.liked) + len(library.liked_texts), len(categories))
 
     def _seen(self, library: Library, query: LibraryQuery) -> set[int]:
         """Positions never recommended: the library's own papers and those the reader has seen."""

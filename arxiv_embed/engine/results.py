@@ -87,6 +87,7 @@ class Description:
     text_field: str
     search_mode: str
     recommend_method: str
+    recommend_by_shape: list[dict]  # the method per library shape (size, interests) chosen on val
     classifier: HybridSpec  # the blend, and what each side learned from
     provenance: dict[str, Any] | None
     metrics: dict[str, Any] | None

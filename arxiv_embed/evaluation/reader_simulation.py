@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 from sklearn.svm import LinearSVC
 from tqdm.auto import tqdm
@@ -24,6 +25,7 @@ from arxiv_embed.data.split_vectors import SplitVectors
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.metrics import with_interval
 from arxiv_embed.recommend.methods import RECOMMENDERS, Examples, RankConfig, Ranking, Reader, top
+from arxiv_embed.recommend.spec import RecommendSpec, ShapeChoice
 from arxiv_embed.search.lexical import SparseRow
 
 K = 10
@@ -203,6 +205,41 @@ def best_method(rows: list[dict]) -> tuple[str, dict[str, float]]:
         for name in RECOMMENDERS
     }
     return max(means, key=means.get), means
+
+
+def best_by_shape(rows: list[dict], overall: str) -> list[ShapeChoice]:
+    """Per (library size, interests) row of val readers, the registry's method with the best P@10; a tie goes to
+    the `overall` best."""
+    return [
+        ShapeChoice(
+            library=row["library"],
+            interests=row["interests"],
+            method=max(RECOMMENDERS, key=lambda name: (row[name]["p@10"], name == overall)),
+        )
+        for row in rows
+    ]
+
+
+def served_by_shape(rows: list[dict], spec: RecommendSpec) -> list[dict]:
+    """Each (test) row with the method the spec serves its shape (`served`), and whether that method's P@10
+    interval reaches the best method's P@10 in the row (`served_within_best`)."""
+    marked = []
+    for row in rows:
+        served = spec.method_for(row["library"], row["interests"])
+        best = max(row[name]["p@10"] for name in RECOMMENDERS)
+        marked.append({**row, "served": served, "served_within_best": row[served]["p@10_hi"] >= best})
+    return marked
+
+
+def p10_curve(rows: list[dict]) -> pd.DataFrame:
+    """P@10 per library size, interests and method (the baseline's too): the plot `dvc plots` draws."""
+    curve = [
+        {"library": r["library"], "interests": r["interests"], "method": m, "p@10": v["p@10"]}
+        for r in rows
+        for m, v in r.items()
+        if isinstance(v, dict)
+    ]
+    return pd.DataFrame(curve, columns=["library", "interests", "method", "p@10"])
 
 
 def newest(ids: np.ndarray, count: int) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from arxiv_embed.params import Count, params_section, registry_key
 from arxiv_embed.recommend.methods import RECOMMENDERS, RankConfig
@@ -35,9 +36,17 @@ class RecommendConfig:
         return RankConfig(self.alpha, self.max_terms, self.max_queries)
 
 
+class ShapeChoice(BaseModel):
+    """The method that served the simulated val readers of one library shape best."""
+
+    library: int  # papers in the library
+    interests: int  # primary categories among them
+    method: Annotated[str, registry_key(RECOMMENDERS)]
+
+
 class RecommendSpec(SpecFile):
-    """recommend.json, which the recommend stage writes and a bundle carries: the method chosen on val, the
-    linear model's settings, and each method's val P@10."""
+    """recommend.json, which the recommend stage writes and a bundle carries: the method chosen on val (overall,
+    and per library shape), the linear model's settings, and each method's val P@10."""
 
     FILE = RECOMMEND_FILE
     default_method: Annotated[str, registry_key(RECOMMENDERS)]
@@ -47,11 +56,19 @@ class RecommendSpec(SpecFile):
     negatives: int  # corpus papers a per-reader linear model learns against
     seed: int
     val_p_at_10: dict[str, float] = Field(default_factory=dict)
+    by_shape: list[ShapeChoice] = Field(default_factory=list)  # empty: default_method for every library
 
     @classmethod
-    def of(cls, method: str, cfg: RecommendConfig, val_p_at_10: dict[str, float] | None = None) -> RecommendSpec:
+    def of(
+        cls,
+        method: str,
+        cfg: RecommendConfig,
+        val_p_at_10: dict[str, float] | None = None,
+        by_shape: list[ShapeChoice] | None = None,
+    ) -> RecommendSpec:
         ranking = cfg.ranking
         return cls(
+            by_shape=by_shape or [],
             default_method=method,
             alpha=ranking.alpha,
             max_terms=ranking.max_terms,
@@ -64,3 +81,13 @@ class RecommendSpec(SpecFile):
     @property
     def ranking(self) -> RankConfig:
         return RankConfig(self.alpha, self.max_terms, self.max_queries)
+
+    def method_for(self, library: int, interests: int) -> str:
+        """The method of the shape nearest a library of `library` papers over `interests` categories: the size
+        nearest on a log scale, then the interests nearest (a simulated library has at most as many interests
+        as papers); `default_method` without a rule."""
+        if not self.by_shape or library < 1:
+            return self.default_method
+        size = min({c.library for c in self.by_shape}, key=lambda n: (abs(math.log(n / library)), n))
+        shapes = [c for c in self.by_shape if c.library == size]
+        return min(shapes, key=lambda c: (abs(c.interests - max(interests, 1)), c.interests)).method

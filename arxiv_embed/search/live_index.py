@@ -107,7 +107,8 @@ def _add_shard(
     replaced = [p for p in map(papers.live_position, rows["id"]) if p is not None]
     papers.remove(replaced)
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    created = live["created"].replace("", None) if "created" in live else [None] * len(live)  # older shards: none
+    # the day of each first version; a shard from before `created` was kept has none
+    created = [c or None for c in live["created"].fillna("")] if "created" in live else [None] * len(live)
     papers.append(zip(live["id"], live["title"], live["primary_category"], live["datestamp"], created, strict=True))
     texts = build_texts(live["title"], live["abstract"], field)
     return append_postings(postings, (features.transform(t) for t in texts)), vectors, len(replaced)
