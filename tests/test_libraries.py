@@ -23,6 +23,7 @@ from tools.processes import free_port, start_server, wait_for_http
 pytestmark = pytest.mark.e2e
 KEY = "the-api-key"
 WRITERS = 8
+ENTRIES = 5000  # a working researcher's Zotero library
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -49,6 +50,20 @@ def save(client: TestClient, body: dict) -> dict:
     return answer.json()
 
 
+def zotero_export(ids: list[str], entries: int) -> str:
+    """A BibTeX library of `entries` entries as Zotero writes them: the index's papers by their arXiv id, the rest
+    (books, talks) by title and abstract only."""
+    by_id = [
+        f"@article{{paper{i}, title={{A paper}}, eprint={{{paper}}}, archivePrefix={{arXiv}}}}"
+        for i, paper in enumerate(ids)
+    ]
+    by_text = [
+        f"@book{{book{i}, title={{Lectures on topic {i}}}, abstract={{Notes on spectral graph theory, part {i}.}}}}"
+        for i in range(entries - len(ids))
+    ]
+    return "\n".join(by_id + by_text)
+
+
 def path_of(url: str) -> str:
     return httpx.URL(url).raw_path.decode()
 
@@ -73,6 +88,15 @@ def test_a_feed_reader_polls_the_private_feed_without_headers_while_a_key_guards
         assert not {e.link.rsplit("/", 1)[1] for e in first.entries} & set(ids[:2])
         assert feedparser.parse(feed_url, etag=first.etag).status == 304
         assert httpx.get(feed_url.replace(".atom", "x.atom")).status_code == 404
+        export = zotero_export(ids, ENTRIES)  # a whole library as Zotero exports it, saved and polled alike
+        whole = httpx.post(f"{url}/libraries", json={"bibtex": export}, headers=bearer(KEY), timeout=60).json()
+        assert whole["counts"]["file_entries"] == ENTRIES and whole["counts"]["file_entries_by_id"] == len(ids)
+        polled = feedparser.parse(whole["feed_url"])
+        assert (
+            polled.status == 200
+            and polled.entries
+            and feedparser.parse(whole["feed_url"], etag=polled.etag).status == 304
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -124,6 +148,13 @@ def test_rotation_and_deletion_revoke_the_feed(client: TestClient, ids: list[str
     assert client.delete(path, headers=owner).status_code == 204
     assert client.get(new).status_code == 410 and client.get(path, headers=bearer(KEY)).status_code == 404
     assert client.get("/feeds/" + "A" * 43 + ".atom").status_code == 404
+
+
+def test_a_50_mb_upload_is_refused_before_it_is_read(client: TestClient) -> None:
+    too_big = client.post(
+        "/libraries", content=b" " * 50_000_000, headers=bearer(KEY) | {"content-type": "application/json"}
+    )
+    assert too_big.status_code == 413 and "bytes" in too_big.json()["detail"]
 
 
 def test_without_a_data_folder_saved_libraries_are_off(pipeline_repo: Path, ids: list[str]) -> None:

@@ -40,6 +40,7 @@ RECORD = {
         "negatives": 512,
         "seed": 42,
         "val_p_at_10": {"centroid": 0.61, "linear_and_nearest": 0.66},
+        "by_shape": [{"library": 5, "interests": 1, "method": "centroid"}],
     },
     "classifier": {
         "weight": 0.3,

@@ -86,15 +86,16 @@ def examples(url: str) -> dict[str, dict]:
             "feed": ask(client, "GET", "/feed.atom?" + "&".join(f"like={i}" for i in liked) + "&k=3"),
             "recommend_unknown": ask(client, "POST", "/recommend", {"like": ["0000.00000"]}),
         }
-        shown |= saved_library(client, liked, [hit["id"] for hit in shown["search_by_id"]["answer"]["results"]])
+        more = [hit["id"] for hit in shown["search_by_id"]["answer"]["results"]]
+        shown |= saved_library(client, bibtex_of(paper), [paper["id"], *liked, *more])
     return shown
 
 
-def saved_library(client: httpx.Client, liked: list[str], more: list[str]) -> dict[str, dict]:
-    """A library saved, its private feed polled, a paper pinned into it."""
-    saved = ask(client, "POST", "/libraries", {"like": liked, "k": 3})
+def saved_library(client: httpx.Client, bibtex: str, papers: list[str]) -> dict[str, dict]:
+    """A BibTeX library saved, its private feed polled, a paper that it does not hold pinned into it."""
+    saved = ask(client, "POST", "/libraries", {"bibtex": bibtex, "k": 3})
     library, feed = saved["answer"]["id"], httpx.URL(saved["answer"]["feed_url"]).path
-    pin = next(paper for paper in more if paper not in liked)
+    pin = next(paper for paper in papers if paper not in bibtex)
     return {
         "library_save": saved,
         "library_feed": ask(client, "GET", feed),
