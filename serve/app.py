@@ -71,8 +71,7 @@ def answer_refusals(app: FastAPI) -> None:
     for error, status in REFUSALS.items():
 
         async def refuse(request: Request, err: Exception, status: int = status) -> JSONResponse:
-            reason = f"no saved library has the id {err}" if isinstance(err, LibraryNotFound) else str(err)
-            return JSONResponse({"detail": reason}, status_code=status)
+            return JSONResponse({"detail": str(err)}, status_code=status)
 
         app.add_exception_handler(error, refuse)
 

@@ -202,7 +202,8 @@ class Engine:
         opens, ranked by the query's method or the one the bundle chose on val for the library's shape."""
         library = await self.read_library(query)
         window = self.window(query.since)
-        method = query.method or await to_thread.run_sync(self._method_for, library)
+        liked_rows = await to_thread.run_sync(self.bundle.papers.rows, library.liked)
+        method = query.method or self._method_for(library, liked_rows)
         liked_texts = await self._text_examples(library.liked_texts)
         disliked_texts = await self._text_examples(library.disliked_texts)
         negatives = await to_thread.run_sync(self.negatives_sample)
@@ -216,7 +217,8 @@ class Engine:
             )
             seen = self._seen(library, query)
             ranking = recommend(method, reader, pool, self.bundle.recommend.ranking, query.k, seen)
-            return self._recommended(pool, reader, library, ranking, window)
+            names = [row.id for row in liked_rows] + library.liked_text_names  # the reader's liked rows, in order
+            return self._recommended(pool, reader, names, ranking, window)
 
         found = await to_thread.run_sync(self._in_search_thread, rank)
         note = None if found else self.why_empty(window)
@@ -291,10 +293,10 @@ class Engine:
         vectors = (await self.embed(texts)).vectors if texts else np.zeros((0, self.bundle.index.d), np.float32)
         return Examples(vectors, [features.transform(t) for t in texts])
 
-    def _method_for(self, library: Library) -> str:
+    def _method_for(self, library: Library, liked_rows: list[PaperRow]) -> str:
         """The method the bundle chose on val for a library of this shape: its size (ids and texts), and the
         primary categories of its papers the index holds (a text adds to the size only)."""
-        categories = {row.category for row in self.bundle.papers.rows(library.liked)}
+        categories = {row.category for row in liked_rows}
         return self.bundle.recommend.method_for(len(library.liked) + len(library.liked_texts), len(categories))
 
     def _seen(self, library: Library, query: LibraryQuery) -> set[int]:
@@ -303,16 +305,15 @@ class Engine:
         return seen | {p for p in map(self.bundle.papers.position, query.exclude) if p is not None}
 
     def _recommended(
-        self, pool: IndexPool, reader: Reader, library: Library, ranking: Ranking, window: Window
+        self, pool: IndexPool, reader: Reader, names: list[str], ranking: Ranking, window: Window
     ) -> list[Recommended]:
         """The ranked papers from the paper store, each with its cosine to the nearest liked paper and the names
-        of the liked papers it is nearest to (the reader's rows: the liked positions, then the liked texts)."""
+        (`names`, one per row of `reader.liked`) of the liked papers it is nearest to."""
         scores, positions = ranking
         if not len(positions):
             return []
         cosines = pool.vectors(positions) @ reader.liked.vectors.T
         nearest = np.argsort(-cosines, axis=1, kind="stable")[:, :NEAREST_NAMED]
-        names = [row.id for row in self.bundle.papers.rows(library.liked)] + library.liked_text_names
         rows = self.bundle.papers.rows(positions)
         kept = [
             (

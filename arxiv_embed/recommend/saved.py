@@ -44,6 +44,9 @@ FILE_NAME = "libraries.sqlite"
 class LibraryNotFound(LookupError):
     """No saved library has this id (never saved, or deleted)."""
 
+    def __init__(self, library_id: str) -> None:
+        super().__init__(f"no saved library has the id {library_id}")
+
 
 class VersionConflict(RuntimeError):
     """A change was made against a version of the library that is no longer the current one."""
@@ -166,20 +169,14 @@ class SavedLibraries:
         """A new feed token for the library; the old one is revoked."""
         token = secrets.token_urlsafe(32)
         with self._transaction() as db:
-            row = db.execute("SELECT feed_hash FROM libraries WHERE id = ?", (library_id,)).fetchone()
-            if row is None:
-                raise LibraryNotFound(library_id)
-            db.execute("INSERT INTO revoked_feeds VALUES (?, ?)", (row["feed_hash"], now()))
+            revoke_feed(db, library_id)
             db.execute("UPDATE libraries SET feed_hash = ? WHERE id = ?", (digest(token), library_id))
         return token
 
     def delete(self, library_id: str) -> None:
         """Remove the library; its feed token is revoked."""
         with self._transaction() as db:
-            row = db.execute("SELECT feed_hash FROM libraries WHERE id = ?", (library_id,)).fetchone()
-            if row is None:
-                raise LibraryNotFound(library_id)
-            db.execute("INSERT INTO revoked_feeds VALUES (?, ?)", (row["feed_hash"], now()))
+            revoke_feed(db, library_id)
             db.execute("DELETE FROM libraries WHERE id = ?", (library_id,))
 
     def by_feed_token(self, token: str) -> FeedLookup:
@@ -189,6 +186,14 @@ class SavedLibraries:
             return FeedLookup(saved(row), revoked=False)
         revoked = db.execute("SELECT 1 FROM revoked_feeds WHERE feed_hash = ?", (hashed,)).fetchone()
         return FeedLookup(None, revoked=revoked is not None)
+
+
+def revoke_feed(db: sqlite3.Connection, library_id: str) -> None:
+    """Within a transaction: keep the library's feed token among the revoked ones (LibraryNotFound without it)."""
+    row = db.execute("SELECT feed_hash FROM libraries WHERE id = ?", (library_id,)).fetchone()
+    if row is None:
+        raise LibraryNotFound(library_id)
+    db.execute("INSERT INTO revoked_feeds VALUES (?, ?)", (row["feed_hash"], now()))
 
 
 def saved(row: sqlite3.Row) -> SavedLibrary:

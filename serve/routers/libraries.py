@@ -5,6 +5,7 @@
 """
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -13,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from arxiv_embed.engine.engine import Engine
 from arxiv_embed.errors import UnanswerableQuery
-from arxiv_embed.recommend.library import LibraryQuery
+from arxiv_embed.recommend.library import Library, LibraryQuery
 from arxiv_embed.recommend.saved import SavedLibrary
 from serve.auth import NOT_THE_OWNER, LibraryId, library_owner_dependencies
 from serve.feed import FEED_RESPONSES, feed_response
@@ -35,9 +36,13 @@ FEED_GONE = {
 EDITS = {"like": ("add_like", "remove_like"), "dislike": ("add_dislike", "remove_dislike"), "exclude": ("add_exclude",)}
 
 
-async def described(library: SavedLibrary, engine: Engine) -> dict[str, Any]:
-    """The stored library and how the served index reads it now (ids it no longer holds are skipped)."""
-    read = await engine.read_library(LibraryQuery(**library.spec, skip_unknown=True))
+def reading(spec: dict[str, Any]) -> LibraryQuery:
+    """A stored library as the engine reads it: ids the index no longer holds are skipped, not refused."""
+    return LibraryQuery(**spec, skip_unknown=True)
+
+
+def described(library: SavedLibrary, read: Library) -> dict[str, Any]:
+    """The stored library and how the served index reads it (`read`: `engine.read_library` of it)."""
     return {
         "id": library.id,
         "version": library.version,
@@ -61,7 +66,7 @@ def edited(spec: dict[str, Any], edit: dict[str, Any], max_ids: int) -> dict[str
             raise UnanswerableQuery(f"{name} would hold {len(ids)} ids; this server takes {max_ids}")
         spec[name] = ids
     spec.update({key: edit[key] for key in ("k", "method") if edit.get(key) is not None})
-    if not (spec["like"] or spec.get("like_texts") or any(spec.get(f) for f in ("bibtex", "ris", "csl_json"))):
+    if not (spec["like"] or spec.get("like_texts") or LibraryQuery(**spec).files()):
         raise UnanswerableQuery("the library would hold nothing liked: delete it instead")
     return spec
 
@@ -76,11 +81,10 @@ def version_of(if_match: str | None) -> int | None:
     return int(version)
 
 
-async def checked(body: Any, engine: Engine) -> dict[str, Any]:
-    """The body as it is stored, once the served index can read it."""
+async def checked(body: Any, engine: Engine) -> tuple[dict[str, Any], Library]:
+    """The body as it is stored, and how the served index reads it (refused if it cannot)."""
     spec = body.model_dump(exclude_defaults=True)
-    await engine.read_library(LibraryQuery(**spec, skip_unknown=True))
-    return spec
+    return spec, await engine.read_library(reading(spec))
 
 
 async def saved_library(
@@ -89,7 +93,7 @@ async def saved_library(
     """The saved library, and how the served index reads it now; its ETag is its version."""
     library = await run_in_threadpool(libraries.get, library_id)
     response.headers["ETag"] = f'"{library.version}"'
-    return await described(library, engine)
+    return described(library, await engine.read_library(reading(library.spec)))
 
 
 async def delete_library(library_id: LibraryId, libraries: Libraries) -> Response:
@@ -119,7 +123,7 @@ async def private_feed(
         status, reason = (410, "this feed URL was revoked") if found.revoked else (404, "no feed has this URL")
         return JSONResponse({"detail": reason}, status)
     library = found.library
-    query = LibraryQuery(**library.spec, since=since or engine.newest_day, skip_unknown=True)
+    query = replace(reading(library.spec), since=since or engine.newest_day)
     return await feed_response(request, engine, query, f"{library.id} {library.version} {since}")
 
 
@@ -141,11 +145,11 @@ def library_router(ctx: RouteContext) -> APIRouter:
     ) -> dict[str, Any]:
         """Save a library (the /recommend body without `since`); the answer holds its owner secret, given only
         now, and the URL of its private feed."""
-        spec = await checked(body, engine)
+        spec, read = await checked(body, engine)
         library, credentials = await run_in_threadpool(libraries.create, spec)
         response.headers["Location"] = str(request.url_for("saved_library", library_id=library.id))
         feed_url = str(request.url_for("private_feed", token=credentials.feed_token))
-        return {**await described(library, engine), "owner_secret": credentials.owner_secret, "feed_url": feed_url}
+        return {**described(library, read), "owner_secret": credentials.owner_secret, "feed_url": feed_url}
 
     @router.put(
         "/libraries/{library_id}",
@@ -161,9 +165,9 @@ def library_router(ctx: RouteContext) -> APIRouter:
         if_match: Annotated[str | None, Header(description='"<version>": replace only that version')] = None,
     ) -> dict[str, Any]:
         """Replace the library with the body; with If-Match, only if it is still at that version."""
-        spec = await checked(body, engine)
+        spec, read = await checked(body, engine)
         library = await run_in_threadpool(libraries.change, library_id, lambda _: spec, version_of(if_match))
-        return await described(library, engine)
+        return described(library, read)
 
     @router.patch(
         "/libraries/{library_id}", response_model=SavedLibraryResponse, dependencies=own, responses=owned | UNUSABLE
@@ -177,7 +181,7 @@ def library_router(ctx: RouteContext) -> APIRouter:
         library = await run_in_threadpool(
             libraries.change, library_id, lambda spec: edited(spec, change, ctx.cfg.max_library)
         )
-        return await described(library, engine)
+        return described(library, await engine.read_library(reading(library.spec)))
 
     add_routes_without_a_body(router, own, owned)
     return router
