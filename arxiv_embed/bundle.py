@@ -115,7 +115,10 @@ def make_manifest(models: ModelFolders, onnx_variant: str) -> Manifest:
         corpus_size=papers.live,
         newest_datestamp=papers.newest_datestamp,
         harvest=HarvestContents(
-            shards=len(contents["shards"]), removed=contents["removed"], encoder=contents["encoder"]
+            shards=len(contents["shards"]),
+            removed=contents["removed"],
+            encoder=contents["encoder"],
+            last_days=contents.get("last_harvest_days"),
         ),
         search=SearchSpec.load(models.lexical),
         recommend=RecommendSpec.load(models.recommend),

@@ -25,6 +25,7 @@ class HarvestContents(BaseModel):
     shards: int
     removed: int  # positions left out of search: withdrawn papers and replaced versions
     encoder: str | None  # sha256 of the graph that embedded the shards; None before any harvest
+    last_days: list[str] | None = None  # the first and the newest day of the last harvest's records
 
 
 class Manifest(BaseModel):

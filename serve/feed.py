@@ -38,7 +38,7 @@ def atom_feed(answer: Recommendations, self_url: str, version: str, built: dt.da
     feed.title("arxiv-embed: new papers like yours")
     feed.subtitle(
         f"ranked by {answer.method} over papers "
-        + (f"stamped since {answer.since}" if answer.since else "of the whole index")
+        + (f"first announced since {answer.since}" if answer.since else "of the whole index")
         + f" (bundle {version})"
         + (f"; not in the index, left out: {', '.join(answer.skipped)}" if answer.skipped else "")
     )

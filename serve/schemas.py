@@ -21,7 +21,11 @@ from serve.settings import Settings
 SearchModeName = Literal[tuple(SEARCH_MODES)]  # type: ignore[valid-type]
 MethodName = Literal[tuple(RECOMMENDERS)]  # type: ignore[valid-type]
 
-SINCE = "only papers harvested on or after this date whose first version is new (at most 7 days before it)"
+SINCE = (
+    "only papers first announced on or after this date: a first version at most 7 days before it, or, dated only "
+    "by the arXiv id, of a month that does not end before it"
+)
+FEED_SINCE = f"{SINCE}; default: every day of the last harvest (before any harvest: every paper)"
 PaperId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^\S+$", description="an arXiv id in the index")]
 
 
@@ -261,7 +265,9 @@ class Recommendation(SearchHit):
 
 class RecommendResponse(EngineAnswer):
     method: str = Field(description="the method that ranked the papers")
-    since: dt.date | None = Field(description="only papers stamped on or after it were ranked; null: every paper")
+    since: dt.date | None = Field(
+        description="only papers first announced on or after it were ranked; null: every paper"
+    )
     results: list[Recommendation]
     unused: list[str] = Field(description="BibTeX entries (by key) that have neither an id in the index nor a title")
     library: dict[str, int] = Field(description="how many liked and disliked papers were used, by id and by text")
@@ -375,6 +381,10 @@ class Ready(EngineAnswer):
     corpus_size: int = Field(description="papers that search can return")
     newest_paper_date: str | None = Field(description="OAI datestamp of the newest harvested paper")
     harvest_shards: int
+    feed_since: dt.date | None = Field(
+        description="a feed's default `since`: the first day of the last harvest; null before any harvest (a feed "
+        "then ranks every paper)"
+    )
     dim: int
     text_field: str
     search_mode: str = Field(description="the default mode of /search")

@@ -30,6 +30,7 @@ from tools.quickstart import start_server, stop
 
 BLOCKS = blocks()
 PAPER_ID = re.compile(r"\b(?!0000\.00000)\d{4}\.\d{4,5}\b")  # 0000.00000: the pages' unknown paper
+SINCE = re.compile(r'"since": "\d{4}-\d{2}-\d{2}"')
 PARAMS_OPTION = "-S"
 
 
@@ -128,10 +129,12 @@ def server(pipeline_repo: Path, test_papers: pd.DataFrame, tmp_path_factory):
 
 
 def as_on_this_server(line: str, server: Server) -> str:
-    """The printed line with this server's port, ids of the tiny index for the default run's paper ids, and this
-    server's saved library for the pages'."""
+    """The printed line with this server's port, ids of the tiny index for the default run's paper ids, a `since`
+    that the tiny index reaches (its papers are older than the default run's), and this server's saved library
+    for the pages'."""
     seen: dict[str, str] = {}
     line = PAPER_ID.sub(lambda m: seen.setdefault(m.group(0), server.ids[len(seen)]), line)
+    line = SINCE.sub('"since": "2000-01-01"', line)
     for printed, here in server.library.items():
         line = line.replace(printed, here)
     return line.replace("localhost:8000", f"localhost:{server.port}")

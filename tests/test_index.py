@@ -12,7 +12,6 @@ import pytest
 
 from arxiv_embed.data.shards import shard_name
 from arxiv_embed.data.vectors import vectors_table
-from arxiv_embed.engine.engine import Window
 from arxiv_embed.search.index import INDEX_TYPES, RERANK_FILE, IndexConfig, VectorIndex, build_index, exact_index
 from arxiv_embed.search.papers import PaperEditor, PaperStore, write_papers
 
@@ -61,10 +60,10 @@ def test_every_index_type_from_shards(shards, cfg: IndexConfig, tmp_path: Path, 
     scores, positions = index.search(vectors[:1], 3)
     assert (positions[0][0] == 0 and scores[0][0] == pytest.approx(1.0, abs=1e-3)) or not exact
     assert np.dot(index.vector(5), vectors[5]) > (0.999 if exact else 0.8)  # a stored paper's vector, for search by id
-    monkeypatch.setattr("arxiv_embed.search.index.EXACT_RANGE", 500)
-    for start in (2990, 2000):  # a date's range of harvested positions: scored exactly, or through the index
-        scores, positions = index.search(queries[:2], 5, start)
-        assert (positions >= start).all() and np.all(np.diff(scores, axis=1) <= 1e-6)
+    monkeypatch.setattr("arxiv_embed.search.index.EXACT_WINDOW", 500)
+    for within in (np.arange(2990, 3000), np.arange(0, 3000, 7), np.arange(0, 3000, 2)):  # exactly, or by the index
+        scores, positions = index.search(queries[:2], 5, within)
+        assert np.isin(positions, within).all() and np.all(np.diff(scores, axis=1) <= 1e-6)
 
 
 def test_pq_m_must_divide_the_dimension(shards, tmp_path: Path) -> None:
@@ -95,9 +94,11 @@ def test_a_harvested_paper_is_dated_by_its_first_version_and_a_revision_is_not_n
         ("2612.00008", "New, undated", "cs.LG", "2026-12-02T10:00:00Z", None),
     ])  # fmt: skip
     editor.close()
-    revised, new, undated = PaperStore(path).rows([1, 2, 3])
+    store = PaperStore(path)
+    revised, new, undated = store.rows([1, 2, 3])
     assert (revised.date, new.date, undated.date) == ("2019-05-02", "2026-11-30", "2026-12")
-    window = Window(1, dt.date(2026, 12, 2))
-    assert not window.keeps(revised) and window.keeps(new) and window.keeps(undated)
-    assert Window(1, dt.date(2026, 12, 28)).keeps(undated)  # an id's month is never taken for older than it is
-    assert PaperStore(path).newest_first_version() == dt.date(2026, 12, 1)  # where a first harvest starts
+    assert store.announced_from(dt.date(2026, 12, 2)).tolist() == [2, 3]  # not the revision of a 2019 paper
+    assert store.announced_from(dt.date(2026, 12, 28)).tolist() == [3]  # an id's month is never taken for older
+    assert store.announced_from(dt.date(2024, 1, 31)).tolist() == [0, 2, 3]  # the base corpus too, by its ids
+    assert store.announced_from(dt.date(2027, 1, 1)).tolist() == []
+    assert store.newest_first_version() == dt.date(2026, 12, 1)  # where a first harvest starts

@@ -93,6 +93,7 @@ def test_grown_shard_by_shard_equals_grown_at_once(tmp_path, papers, features, k
         pd.DataFrame([{**replaced.to_dict(), "title": "A second version"}]),
         pd.DataFrame([{"id": withdrawn["id"], "deleted": True}]),
     ], ignore_index=True)  # fmt: skip
+    second_rows["datestamp"] = ["2026-11-30T09:00:00Z"] + ["2026-12-02"] * (len(second_rows) - 1)
     second = make_shard(tmp_path / "updates", "0002", second_rows, unit(rng, len(second_rows)))
 
     live = tmp_path / "live"
@@ -103,9 +104,10 @@ def test_grown_shard_by_shard_equals_grown_at_once(tmp_path, papers, features, k
     assert (one["shards_added"], two["shards_added"], both["shards_added"]) == (1, 1, 2)
     assert files(live) == files(scratch) and rows_of(live) == rows_of(scratch)
     assert two["size"] == 80 + 20 + len(new.iloc[20:]) + 1 and two["removed"] == 2
+    assert (one["last_harvest_days"], two["last_harvest_days"]) == (["2026-12-01"] * 2, ["2026-11-30", "2026-12-02"])
 
     store, index = PaperStore(live / PAPERS_FILE), VectorIndex(live)
-    assert store.live == store.size - 2 and store.newest_datestamp == "2026-12-01"
+    assert store.live == store.size - 2 and store.newest_datestamp == "2026-12-02"
     assert store.position(withdrawn["id"]) is None
     new_position = store.position(replaced["id"])
     assert new_position >= 80 and store.rows([new_position])[0][1] == "A second version"
@@ -140,3 +142,4 @@ def test_a_changed_shard_or_base_starts_again_from_the_base(tmp_path, papers, fe
     assert PaperStore(live / PAPERS_FILE).position(papers.iloc[85]["id"]) is None
     none = grow(index_dir, postings_dir, [], features, FIELD, live)
     assert none["size"] == 80 and none["removed"] == 0 and none["encoder"] is None
+    assert none["last_harvest_days"] is None

@@ -3,6 +3,8 @@ the simulated readers, and the date ranges of a grown index."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from scipy import sparse
@@ -192,22 +194,31 @@ def test_arxiv_id_months_and_order() -> None:
     assert ids[newest(ids, 2)].tolist() == ["2401.00001", "2401.00002"]
 
 
-def test_dates_select_the_harvested_positions(tmp_path) -> None:
+def test_dates_select_papers_over_the_whole_store(tmp_path) -> None:
+    """The base corpus by its ids' months, harvested papers by their first versions (here none: their ids')."""
     path = tmp_path / "papers.sqlite"
-    write_papers(path, [(f"2301.{i:05d}", f"T{i}", "cs.CL") for i in range(5)])
+    write_papers(path, [(f"2301.{i:05d}", f"T{i}", "cs.CL") for i in range(5)] + [("2411.00009", "N", "cs.CL")])
     editor = PaperEditor(path)
     editor.append([("2412.00001", "A", "cs.CL", "2024-12-01", None), ("2412.00002", "B", "cs.CL", "2024-12-02", None)])
-    editor.append([("2412.00003", "C", "cs.CL", "2024-12-01", None), ("2412.00004", "D", "cs.CL", "2024-12-03", None)])
+    editor.append([("2412.00003", "C", "cs.CL", "2024-12-01", "2024-11-20"), ("x-1", "D", "cs.CL", "2024-12-03", None)])
     editor.close()
     store = PaperStore(path)
-    assert [store.first_position(d) for d in ("2000-01-01", "2024-12-01", "2024-12-02", "2024-12-03")] == [5, 5, 6, 8]
-    assert store.first_position("2025-01-01") == 9 == len(store)
-    base, harvested = store.rows([0, 6])
+    selected = {d: store.announced_from(dt.date.fromisoformat(d)).tolist() for d in ("2000-01-01", "2023-02-01",
+                "2024-11-27", "2024-12-01", "2024-12-10", "2025-01-01")}  # fmt: skip
+    assert selected == {
+        "2000-01-01": list(range(10)),
+        "2023-02-01": [5, 6, 7, 8, 9],
+        "2024-11-27": [5, 6, 7, 8, 9],  # 2411.00009: its month has not ended; C: 7 days before, within the lag
+        "2024-12-01": [6, 7, 9],
+        "2024-12-10": [6, 7, 9],  # x-1 is dated by its record's datestamp, and may be announced a week later
+        "2025-01-01": [],
+    }
+    base, harvested = store.rows([0, 7])
     assert (base, harvested) == (
         ("2301.00000", "T0", "cs.CL", None, None),
         ("2412.00002", "B", "cs.CL", "2024-12-02", None),
     )
-    assert [r.date for r in store.rows([0, 6])] == ["2023-01", "2024-12"]  # no `created`: the month of the id
+    assert [r.date for r in store.rows([0, 7])] == ["2023-01", "2024-12"]  # no `created`: the month of the id
 
 
 def test_the_served_method_follows_the_librarys_shape() -> None:

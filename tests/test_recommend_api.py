@@ -136,10 +136,18 @@ def test_bad_libraries_are_4xx_with_a_reason(client: TestClient, body: dict, sta
     assert response.status_code == status and reason in response.text
 
 
-def test_since_ranks_only_stamped_papers(client: TestClient, liked: list[str]) -> None:
-    answer = client.post("/recommend", json={"like": liked, "since": "2000-01-01"}).json()
-    assert answer["since"] == "2000-01-01" and answer["results"] == []  # the base corpus carries no datestamp
-    assert answer["note"].startswith("no paper is stamped on or after 2000-01-01: this bundle holds no harvested")
+def test_since_selects_the_base_corpus_by_its_ids_months(client: TestClient, liked: list[str]) -> None:
+    """A bundle with no harvest has dates too: each paper's id month (2503 is the tiny corpus's newest)."""
+    assert client.get("/ready").json()["feed_since"] is None  # no harvest yet: a feed ranks every paper
+    answer = client.post("/recommend", json={"like": liked, "since": "2025-02-01"}).json()
+    assert answer["since"] == "2025-02-01" and answer["note"] is None
+    assert answer["results"] and all(r["date"] >= "2025-02" for r in answer["results"])
+    everything = client.post("/recommend", json={"like": liked, "since": "2000-01-01", "k": 30}).json()["results"]
+    assert len(everything) == 30 and min(r["date"] for r in everything) < "2025-03"
+    empty = client.post("/recommend", json={"like": liked, "since": "2025-04-01"}).json()
+    assert empty["results"] == [] and empty["note"].startswith(
+        "no paper was first announced on or after 2025-04-01; the newest paper's first version dates from 2025-03-01"
+    )
     assert client.post("/recommend", json={"like": liked}).json()["note"] is None
 
 

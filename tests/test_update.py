@@ -11,6 +11,7 @@ import signal
 import threading
 from pathlib import Path
 
+import feedparser
 import httpx
 import pytest
 
@@ -115,7 +116,10 @@ def test_make_update_harvests_embeds_only_the_new_and_swaps_under_load(repo: Pat
         }
         assert len(load.codes) > 50 and set(load.codes) == {200}, {c: load.codes.count(c) for c in set(load.codes)}
 
-        assert after["harvest_shards"] == 1 and after["newest_paper_date"] == DAY
+        assert after["harvest_shards"] == 1 and after["newest_paper_date"] == DAY and after["feed_since"] == DAY
+        feed = httpx.get(f"{url}/feed.atom?like={indexed[2]['id']}&k=40", timeout=30)  # the last harvest's days
+        fed = {e.link.rsplit("/", 1)[1] for e in feedparser.parse(feed.content).entries}
+        assert fed and fed <= {p["id"] for p in new}  # the revised paper was harvested that day, but is not new
         assert after["index_size"] == before["index_size"] + len(new) + 1
         assert after["corpus_size"] == before["corpus_size"] + len(new) - 1
         embedded = json.loads((repo / "metrics" / "embed_harvest" / f"{shard}.json").read_text())

@@ -86,6 +86,10 @@ def examples(url: str) -> dict[str, dict]:
             "feed": ask(client, "GET", "/feed.atom?" + "&".join(f"like={i}" for i in liked) + "&k=3"),
             "recommend_unknown": ask(client, "POST", "/recommend", {"like": ["0000.00000"]}),
         }
+        newest = max(r["date"] for r in shown["recommend"]["answer"]["results"])  # a month the corpus holds
+        shown["recommend_since"] = ask(
+            client, "POST", "/recommend", {"like": liked, "since": f"{newest[:7]}-01", "k": 3}
+        )
         more = [hit["id"] for hit in shown["search_by_id"]["answer"]["results"]]
         shown |= saved_library(client, bibtex_of(paper), [paper["id"], *liked, *more])
     return shown

@@ -65,23 +65,13 @@ class EngineObserver(Protocol):
     def batch_encoded(self, times: BatchTimes) -> None: ...
 
 
-# days between a paper's first version and its announcement (a weekend, a holiday): a paper first announced on or
-# after `since` may have been submitted this many days before it
-ANNOUNCEMENT_LAG = dt.timedelta(days=7)
-
-
 @dataclass(frozen=True)
 class Window:
-    """The papers a recommendation may come from: index positions from `start` on (those harvested since
-    `since`), first announced on or after `since`."""
+    """The papers a recommendation may come from: those first announced on or after `since` (`positions`,
+    sorted), or every paper when `since` is None."""
 
-    start: int
     since: dt.date | None
-
-    def keeps(self, row: PaperRow) -> bool:
-        """A paper harvested since `since` but first announced long before it (a revision of an old paper, a
-        metadata edit) is left out: it is not new."""
-        return self.since is None or row.first_version_by >= (self.since - ANNOUNCEMENT_LAG).isoformat()
+    positions: np.ndarray | None = None
 
 
 def paper_of(row: PaperRow) -> Paper:
@@ -126,10 +116,11 @@ class Engine:
         return self.bundle.manifest.dim
 
     @property
-    def newest_day(self) -> dt.date | None:
-        """The day of the newest harvested paper; None before any harvest."""
-        newest = self.bundle.manifest.newest_datestamp
-        return dt.date.fromisoformat(newest[:10]) if newest else None
+    def feed_since(self) -> dt.date | None:
+        """A feed's default window: every day of the last harvest, from its first record's day; None (the whole
+        index: nothing is new to a server that has not followed arXiv yet) before any harvest."""
+        days = self.bundle.manifest.harvest.last_days
+        return dt.date.fromisoformat(days[0]) if days else None
 
     def describe(self) -> Description:
         b, m = self.bundle, self.bundle.manifest
@@ -142,6 +133,7 @@ class Engine:
             corpus_size=m.corpus_size,
             newest_paper_date=m.newest_datestamp,
             harvest_shards=m.harvest.shards,
+            feed_since=self.feed_since,
             dim=m.dim,
             text_field=m.text_field,
             search_mode=b.searcher.default_mode,
@@ -209,7 +201,7 @@ class Engine:
         negatives = await to_thread.run_sync(self.negatives_sample)
 
         def rank() -> list[Recommended]:
-            pool = replace(self.pool, start=window.start)
+            pool = replace(self.pool, positions=window.positions)
             reader = Reader(
                 joined(pool.examples(np.array(library.liked, np.int64)), liked_texts),
                 joined(pool.examples(np.array(library.disliked, np.int64)), disliked_texts),
@@ -218,7 +210,7 @@ class Engine:
             seen = self._seen(library, query)
             ranking = recommend(method, reader, pool, self.bundle.recommend.ranking, query.k, seen)
             names = [row.id for row in liked_rows] + library.liked_text_names  # the reader's liked rows, in order
-            return self._recommended(pool, reader, names, ranking, window)
+            return self._recommended(pool, reader, names, ranking)
 
         found = await to_thread.run_sync(self._in_search_thread, rank)
         note = None if found else self.why_empty(window)
@@ -233,24 +225,22 @@ class Engine:
 
     # the parts
     def window(self, since: dt.date | None) -> Window:
-        """Where papers stamped on or after `since` begin; UnanswerableQuery for a date after today (UTC)."""
+        """The papers first announced on or after `since`; UnanswerableQuery for a date after today (UTC)."""
         if since is None:
-            return Window(0, None)
+            return Window(None)
         if since > dt.datetime.now(dt.UTC).date():
             raise UnanswerableQuery(f"since {since} is in the future")
-        return Window(self.bundle.papers.first_position(since.isoformat()), since)
+        return Window(since, self.bundle.papers.announced_from(since))
 
     def why_empty(self, window: Window) -> str:
-        """Why a recommendation found no paper: most often a `since` that no harvested paper reaches."""
-        newest = self.bundle.manifest.newest_datestamp
-        if window.since is None or (newest and newest[:10] >= window.since.isoformat()):
+        """Why a recommendation found no paper: most often a `since` after the newest paper's first version."""
+        if window.since is None or len(window.positions):
             return "every paper that could be recommended is liked, disliked or excluded"
-        if newest is None:
-            return (
-                f"no paper is stamped on or after {window.since}: this bundle holds no harvested paper and the "
-                "corpus carries no stamp; leave `since` out to rank the whole index, or harvest first (make update)"
-            )
-        return f"no paper is stamped on or after {window.since}; the newest is stamped {newest[:10]}"
+        newest = self.bundle.papers.newest_first_version()
+        return (
+            f"no paper was first announced on or after {window.since}; the newest paper's first version dates from "
+            f"{newest or 'no known day'}: leave `since` out to rank the whole index, or harvest first (make update)"
+        )
 
     @functools.cache  # noqa: B019 - one per engine, and an engine lives as long as its bundle is served
     def negatives_sample(self) -> Examples:
@@ -304,9 +294,7 @@ class Engine:
         seen = set(library.liked) | set(library.disliked)
         return seen | {p for p in map(self.bundle.papers.position, query.exclude) if p is not None}
 
-    def _recommended(
-        self, pool: IndexPool, reader: Reader, names: list[str], ranking: Ranking, window: Window
-    ) -> list[Recommended]:
+    def _recommended(self, pool: IndexPool, reader: Reader, names: list[str], ranking: Ranking) -> list[Recommended]:
         """The ranked papers from the paper store, each with its cosine to the nearest liked paper and the names
         (`names`, one per row of `reader.liked`) of the liked papers it is nearest to."""
         scores, positions = ranking
@@ -315,19 +303,18 @@ class Engine:
         cosines = pool.vectors(positions) @ reader.liked.vectors.T
         nearest = np.argsort(-cosines, axis=1, kind="stable")[:, :NEAREST_NAMED]
         rows = self.bundle.papers.rows(positions)
-        kept = [
-            (
-                row,
-                float(score),
-                float(sims[near[0]]),
+        return [
+            Recommended(
+                row.id,
+                row.title,
+                row.category,
+                row.date,
+                round(float(score), 6),
+                rank,
+                round(float(sims[near[0]]), 4),
                 [names[i] for i in near if sims[i] >= sims[near[0]] - NEAR_MARGIN],
             )
-            for row, score, sims, near in zip(rows, scores, cosines, nearest, strict=True)
-            if window.keeps(row)
-        ]
-        return [
-            Recommended(row.id, row.title, row.category, row.date, round(score, 6), rank, round(sim, 4), near)
-            for rank, (row, score, sim, near) in enumerate(kept, start=1)
+            for rank, (row, score, sims, near) in enumerate(zip(rows, scores, cosines, nearest, strict=True), start=1)
         ]
 
 

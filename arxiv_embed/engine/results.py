@@ -83,6 +83,7 @@ class Description:
     corpus_size: int
     newest_paper_date: str | None
     harvest_shards: int
+    feed_since: dt.date | None  # a feed's default window: the last harvest's days; None: the whole index
     dim: int
     text_field: str
     search_mode: str

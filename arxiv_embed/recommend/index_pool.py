@@ -1,7 +1,6 @@
-"""The served index as a recommendation `Pool`: the vector index and the TF-IDF postings, from a position on.
-
-Harvested papers are appended to the index, so "stamped on or after a date" is a range of positions from a start
-(`PaperStore.first_position`); the vector index searches only that range and the postings' scores are cut to it.
+"""The served index as a recommendation `Pool`: the vector index and the TF-IDF postings, over every position or
+those of a window (the papers first announced since a day, `PaperStore.announced_from`): the vector index searches
+only those and the postings' scores are read at them.
 """
 
 from __future__ import annotations
@@ -19,16 +18,17 @@ from arxiv_embed.search.lexical import LexicalIndex, SparseRow
 class IndexPool:
     vector_index: VectorIndex
     lexical_index: LexicalIndex
-    start: int = 0  # the first position that may be recommended
+    positions: np.ndarray | None = None  # the positions that may be recommended (sorted); None: every one
 
     def dense(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.vector_index.search(queries, k, self.start)
+        return self.vector_index.search(queries, k, self.positions)
 
     def lexical(self, row: SparseRow, k: int) -> Ranking:
-        scores = self.lexical_index.scores(row)[self.start :]
-        positions = np.flatnonzero(scores > 0)
-        found, at = top(scores[positions], positions, k)
-        return found, at + self.start
+        scores = self.lexical_index.scores(row)
+        if self.positions is not None:
+            scores = scores[self.positions]
+        shared = np.flatnonzero(scores > 0)
+        return top(scores[shared], shared if self.positions is None else self.positions[shared], k)
 
     def vectors(self, positions: np.ndarray) -> np.ndarray:
         return self.vector_index.vectors(positions)

@@ -161,17 +161,22 @@ def _search_params(index: faiss.Index) -> dict:
     return {"ef_search": int(hnsw.efSearch)} if hnsw is not None else {}
 
 
-def search_params(index: faiss.Index, removed: np.ndarray, start: int = 0) -> faiss.SearchParameters | None:
-    """Parameters that leave the `removed` positions (and those before `start`) out of every search, keeping the
-    index's nprobe or efSearch."""
-    parts = []
-    if len(removed):
-        parts.append(faiss.IDSelectorNot(faiss.IDSelectorBatch(np.ascontiguousarray(removed, dtype=np.int64))))
-    if start:
-        parts.append(faiss.IDSelectorRange(int(start), int(index.ntotal)))
-    if not parts:
+def search_params(
+    index: faiss.Index, removed: np.ndarray, within: np.ndarray | None = None
+) -> faiss.SearchParameters | None:
+    """Parameters that leave the `removed` positions (and, given `within`, every position not in it) out of every
+    search, keeping the index's nprobe or efSearch."""
+    if within is not None:
+        mask = np.zeros(index.ntotal, dtype=bool)
+        mask[within] = True
+        mask[removed] = False
+        bitmap = np.packbits(mask, bitorder="little")
+        selector, kept = faiss.IDSelectorBitmap(int(index.ntotal), faiss.swig_ptr(bitmap)), bitmap
+    elif len(removed):
+        kept = faiss.IDSelectorBatch(np.ascontiguousarray(removed, dtype=np.int64))
+        selector = faiss.IDSelectorNot(kept)
+    else:
         return None
-    selector = parts[0] if len(parts) == 1 else faiss.IDSelectorAnd(*parts)
     ivf = faiss.try_extract_index_ivf(index)
     hnsw = getattr(faiss.downcast_index(index), "hnsw", None)
     if ivf is not None:
@@ -180,7 +185,7 @@ def search_params(index: faiss.Index, removed: np.ndarray, start: int = 0) -> fa
         params = faiss.SearchParametersHNSW(sel=selector, efSearch=hnsw.efSearch)
     else:
         params = faiss.SearchParameters(sel=selector)
-    params.selector_ref = (selector, parts)  # the SWIG object does not own them
+    params.selector_ref = (selector, kept)  # the SWIG object does not own them
     if isinstance(faiss.downcast_index(index), faiss.IndexPreTransform):  # an OPQ rotation in front
         outer = faiss.SearchParametersPreTransform(index_params=params)
         outer.inner_ref = params
@@ -188,7 +193,7 @@ def search_params(index: faiss.Index, removed: np.ndarray, start: int = 0) -> fa
     return params
 
 
-EXACT_RANGE = 50_000  # a position range up to this size is scored exactly rather than through the index
+EXACT_WINDOW = 50_000  # a window of up to this many positions is scored exactly rather than through the index
 
 
 class VectorIndex:
@@ -217,28 +222,23 @@ class VectorIndex:
     def d(self) -> int:
         return int(self.index.d)
 
-    def search(self, queries: np.ndarray, k: int, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k (scores, positions) among the positions from `start` on (harvested papers are appended, so a
-        date selects such a range); positions index the papers table, -1 where fewer than k were found."""
+    def search(self, queries: np.ndarray, k: int, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, positions) among every position, or those `within` a window (sorted); positions index
+        the papers table, -1 where fewer than k were found."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         k = min(k, self.ntotal)
-        if start and self.ntotal - start <= EXACT_RANGE:  # a filtered graph search finds few in a narrow range
-            return self._search_range(queries, k, start)
-        params = search_params(self.index, self.removed, start) if start else self.params
+        if within is not None and len(within) <= EXACT_WINDOW:  # a filtered graph search finds few in a small window
+            return self._search_exact(queries, k, within)
+        params = self.params if within is None else search_params(self.index, self.removed, within)
         if self.exact is None:
             return self.index.search(queries, k, params=params)
         _, candidates = self.index.search(queries, max(k, self.config["rerank"]), params=params)
         return _rerank(self.exact, queries, candidates, k)
 
-    def _search_range(self, queries: np.ndarray, k: int, start: int) -> tuple[np.ndarray, np.ndarray]:
-        """Exact top-k over the positions from `start` on (their stored vectors), removed ones left out."""
-        positions = np.arange(start, self.ntotal)
-        positions = positions[~np.isin(positions, self.removed)]
-        if self.exact is not None:
-            vectors = self.exact.rows(positions)
-        else:
-            vectors = self.index.reconstruct_n(start, self.ntotal - start)[positions - start]
-        scores = queries @ vectors.T
+    def _search_exact(self, queries: np.ndarray, k: int, within: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact top-k over the positions `within` (their stored vectors), removed ones left out."""
+        positions = within[~np.isin(within, self.removed)]
+        scores = queries @ self.vectors(positions).T
         order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         top_scores, top = np.take_along_axis(scores, order, axis=1), positions[order]
         pad = k - top.shape[1]

@@ -50,6 +50,11 @@ class Shard:
     def info(self) -> dict:
         return json.loads((self.folder / SHARD_INFO).read_text())
 
+    def days(self) -> list[str]:
+        """The first and the newest day of its records' datestamps: the days its harvest brought."""
+        stamps = pd.read_parquet(self.folder / SHARD_PAPERS, columns=["datestamp"])["datestamp"].str[:10]
+        return [stamps.min(), stamps.max()]
+
 
 def base_digest(index_dir: Path, postings_dir: Path) -> dict[str, str]:
     """The base's files by folder and name (`index/index.faiss`, ...), each with the start of its hash."""
@@ -152,6 +157,7 @@ def grow(
             "size": papers.size,
             "removed": len(retired),
             "newest_datestamp": papers.newest_datestamp(),
+            "last_harvest_days": shards[-1].days() if shards else None,  # a feed's default window
         }
         papers.close()
         faiss.write_index(index, str(tmp / INDEX_FILE))

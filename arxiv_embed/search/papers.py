@@ -5,12 +5,14 @@ and start-up time stay flat as the corpus grows to millions of papers. Harvested
 OAI datestamp (the record's last change) and the date of their first version (`created`, a column the first
 append adds to a base file); a paper that was withdrawn, or replaced by a new version further down, keeps its row
 (positions never move) with `removed` set, and `removed.npy` lists those positions for the searches to leave out.
+Every paper is dated by its first version, to the day where the harvest read it and otherwise by its id's month,
+so "new since a day" selects from the whole store, the base corpus included (`announced_from`).
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
+import functools
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,6 +32,9 @@ CREATE TABLE papers (
 CREATE INDEX papers_id ON papers (id, pos);
 """
 _LIVE = "SELECT pos FROM papers WHERE id = ? AND removed = 0 ORDER BY pos DESC LIMIT 1"
+# days between a paper's first version and its announcement (a weekend, a holiday): a paper first announced on or
+# after a day may have been submitted this many days before it
+ANNOUNCEMENT_LAG = np.timedelta64(7, "D")
 
 
 def write_papers(path: Path, rows: Iterable[tuple[str, str, str]]) -> int:
@@ -112,17 +117,6 @@ class PaperRow(NamedTuple):
         (both are first announcements: a revised paper keeps its date)."""
         return self.created or id_month(self.id)
 
-    @property
-    def first_version_by(self) -> str:
-        """The last day the paper's first version can date from (ISO): its `created` day, else the last day of
-        its id's month, so that a paper is never taken for older than it is."""
-        if self.created:
-            return self.created
-        if (named := id_month(self.id)) is None:  # not an arXiv id: its record's date is all there is
-            return self.datestamp or ""
-        year, month = map(int, named.split("-"))
-        return (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).isoformat()
-
 
 class PaperStore:
     """Read-only look-ups by position and by id (the live row of an id: its newest version, never a removed one)."""
@@ -134,28 +128,38 @@ class PaperStore:
         self.live = self.db.execute("SELECT count(*) FROM papers WHERE removed = 0").fetchone()[0]
         self.newest_datestamp = self.db.execute("SELECT max(datestamp) FROM papers").fetchone()[0]
         self.created = "created" if "created" in columns(self.db) else "NULL"  # a base file has no such column
-        dated = self.db.execute(
-            "SELECT datestamp, min(pos) FROM papers WHERE datestamp IS NOT NULL GROUP BY datestamp ORDER BY datestamp"
-        ).fetchall()
-        self.dates = [d for d, _ in dated]
-        self.date_starts = [min(p for _, p in dated[i:]) for i in range(len(dated))]  # from each date on
-
-    def first_position(self, since: str) -> int:
-        """Where the papers stamped on or after `since` (ISO date) begin: harvests append, so every position from
-        there on is one of them or a paper harvested in between; the size when none is."""
-        at = bisect.bisect_left(self.dates, since)
-        return self.date_starts[at] if at < len(self.dates) else self.size
 
     def __len__(self) -> int:
         return self.size
 
+    @functools.cached_property
+    def first_versions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per position, the earliest day its first version can date from (NaT when nothing dates it) and whether
+        only its id's month is known: `created` for a harvested paper, else the first day of its id's month, else
+        (not an arXiv id) its record's datestamp."""
+        days, by_month = [], []
+        for paper_id, datestamp, created in self.db.execute(
+            f"SELECT id, datestamp, {self.created} FROM papers ORDER BY pos"
+        ):
+            month = None if created else id_month(paper_id)
+            days.append(created[:10] if created else f"{month}-01" if month else (datestamp or "NaT")[:10])
+            by_month.append(month is not None)
+        return np.array(days, dtype="datetime64[D]"), np.array(by_month, dtype=bool)
+
+    def announced_from(self, since: dt.date) -> np.ndarray:
+        """Positions of the papers that may have been first announced on or after `since`: a first version known
+        to the day at most ANNOUNCEMENT_LAG before it, or one known only by its id's month that does not end
+        before it (a paper is never taken for older than it is); undated papers never."""
+        first, by_month = self.first_versions
+        month_end = (first.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
+        return np.flatnonzero(np.where(by_month, month_end, first + ANNOUNCEMENT_LAG) >= np.datetime64(since))
+
     def newest_first_version(self) -> dt.date | None:
         """The first day of the newest paper's first version: its `created`, or the first day of the newest id's
-        month (the base corpus); None for a store of no arXiv id."""
-        created = self.db.execute(f"SELECT max({self.created}) FROM papers").fetchone()[0]
-        months = [m for m in map(id_month, self.column("id")) if m]
-        days = [day for day in (created, f"{max(months)}-01" if months else None) if day]
-        return dt.date.fromisoformat(max(days)[:10]) if days else None
+        month (the base corpus); None for a store of undated papers."""
+        first, _ = self.first_versions
+        dated = first[~np.isnat(first)]
+        return dated.max().astype(dt.date) if len(dated) else None
 
     def position(self, paper_id: str) -> int | None:
         row = self.db.execute(_LIVE, (paper_id,)).fetchone()

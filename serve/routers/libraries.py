@@ -19,7 +19,14 @@ from arxiv_embed.recommend.saved import SavedLibrary
 from serve.auth import NOT_THE_OWNER, LibraryId, library_owner_dependencies
 from serve.feed import FEED_RESPONSES, feed_response
 from serve.routers import RouteContext
-from serve.schemas import CreatedLibrary, ErrorDetail, RotatedFeed, SavedLibraryResponse, UnprocessableDetail
+from serve.schemas import (
+    FEED_SINCE,
+    CreatedLibrary,
+    ErrorDetail,
+    RotatedFeed,
+    SavedLibraryResponse,
+    UnprocessableDetail,
+)
 from serve.state import CurrentEngine, Libraries
 
 OFF = {503: {"model": ErrorDetail, "description": "the server keeps no saved libraries: ARXIV_EMBED_DATA_DIR unset"}}
@@ -113,7 +120,7 @@ async def private_feed(
     request: Request,
     engine: CurrentEngine,
     libraries: Libraries,
-    since: Annotated[dt.date | None, Query(description="default: the newest harvest's day")] = None,
+    since: Annotated[dt.date | None, Query(description=FEED_SINCE)] = None,
 ) -> Response:
     """A saved library's feed, opened by its token alone (no header: feed readers send none), even when an API
     key guards the rest. Ids the index no longer holds are left out and named in its subtitle; a poll with the
@@ -123,7 +130,7 @@ async def private_feed(
         status, reason = (410, "this feed URL was revoked") if found.revoked else (404, "no feed has this URL")
         return JSONResponse({"detail": reason}, status)
     library = found.library
-    query = replace(reading(library.spec), since=since or engine.newest_day)
+    query = replace(reading(library.spec), since=since or engine.feed_since)
     return await feed_response(request, engine, query, f"{library.id} {library.version} {since}")
 
 
