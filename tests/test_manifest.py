@@ -24,7 +24,7 @@ RECORD = {
     "index_size": 24000,
     "corpus_size": 24000,
     "newest_datestamp": None,
-    "harvest": {"shards": 0, "removed": 0, "encoder": None},
+    "harvest": {"shards": 0, "removed": 0, "encoder": None, "last_days": None},
     "search": {
         "default_mode": "hybrid",
         "weight": 0.6,
