@@ -76,6 +76,7 @@ def test_paper_store_by_position_and_by_id(tmp_path: Path) -> None:
     assert write_papers(tmp_path / "papers.sqlite", rows) == 100
     store = PaperStore(tmp_path / "papers.sqlite")
     assert len(store) == 100 and store.position("2401.00042") == 42 and store.position("nope") is None
+    assert store.positions(["2401.00042", "nope", "2401.00007", "2401.00042"]) == {"2401.00042": 42, "2401.00007": 7}
     assert [r[:3] for r in store.rows([7, 3, 7])] == [rows[7], rows[3], rows[7]]
     assert store.column("category").tolist() == [r[2] for r in rows]
 

@@ -111,6 +111,7 @@ def test_grown_shard_by_shard_equals_grown_at_once(tmp_path, papers, features, k
     assert store.position(withdrawn["id"]) is None
     new_position = store.position(replaced["id"])
     assert new_position >= 80 and store.rows([new_position])[0][1] == "A second version"
+    assert store.positions([replaced["id"], withdrawn["id"]]) == {replaced["id"]: new_position}  # live rows only
     old_positions = np.array([3, 5])
     everything = index.search(np.stack([index.vector(p) for p in range(index.ntotal)]), 10)[1]
     assert not np.isin(everything, old_positions).any()  # a removed paper is nobody's neighbour, not even its own

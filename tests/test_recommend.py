@@ -25,7 +25,16 @@ from arxiv_embed.evaluation.reader_simulation import (
 from arxiv_embed.recommend.bibtex import read_bibtex
 from arxiv_embed.recommend.entries import LibraryFileError, arxiv_id_of
 from arxiv_embed.recommend.library_files import LIBRARY_FORMATS
-from arxiv_embed.recommend.methods import RECOMMENDERS, RankConfig, Reader, fit_linear, project, recommend
+from arxiv_embed.recommend.methods import (
+    RECOMMENDERS,
+    RankConfig,
+    Reader,
+    fit_linear,
+    project,
+    recommend,
+    sparse_entries,
+    top,
+)
 from arxiv_embed.recommend.spec import RecommendSpec
 from arxiv_embed.search.papers import PaperEditor, PaperStore, write_papers
 
@@ -62,7 +71,17 @@ def test_fit_linear_weighs_the_liked_side_up() -> None:
     liked, others = rng.normal(1, 0.3, (5, 8)), rng.normal(-1, 0.3, (50, 8))
     weights = fit_linear(np.vstack([liked, others]), 5, alpha=1.0)
     assert (liked @ weights).min() > (others @ weights).max()
-    assert project([(np.array([3, 7]), np.array([0.5, 0.8]))], np.array([1, 3, 5])).tolist() == [[0, 0.5, 0]]
+    rows = [(np.array([3, 7]), np.array([0.5, 0.8])), (np.array([9]), np.array([0.25]))]
+    assert project(sparse_entries(rows), np.array([1, 3, 5])).tolist() == [[0, 0.5, 0], [0, 0, 0]]
+    assert project(sparse_entries(rows), np.array([1, 3, 9])).tolist() == [[0, 0.5, 0], [0, 0, 0.25]]
+
+
+def test_top_is_the_k_best_with_ties_by_position() -> None:
+    scores = np.array([0.5, 0.9, 0.5, 0.1, 0.5, 0.7, 0.0, 0.2, 0.3, 0.4, 0.6, 0.5] + [0.0] * 12, np.float32)
+    found, positions = top(scores, np.arange(24) + 100, 2)
+    assert positions.tolist() == [101, 105] and found.tolist() == pytest.approx([0.9, 0.7])
+    assert top(scores, np.arange(24), 4)[1].tolist() == [1, 5, 10, 0]  # of four papers at 0.5, the first
+    assert top(scores, np.arange(24), 30)[1].tolist()[:5] == [1, 5, 10, 0, 2]
 
 
 @pytest.mark.parametrize("method", list(RECOMMENDERS))

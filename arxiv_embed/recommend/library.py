@@ -81,7 +81,8 @@ class Library:
 def positions_of(papers: PaperStore, ids: list[str], skip_unknown: bool = False) -> tuple[list[int], list[str]]:
     """Index positions of `ids`, each once, and the ids left out: with `skip_unknown` those the index does not
     hold while it holds another; otherwise (or when it holds none) UnknownPaper naming them."""
-    found = {paper_id: papers.position(paper_id) for paper_id in ids}
+    held = papers.positions(ids)
+    found = {paper_id: held.get(paper_id) for paper_id in ids}
     unknown = [paper_id for paper_id, position in found.items() if position is None]
     if unknown and not (skip_unknown and len(unknown) < len(found)):
         more = " ..." if len(unknown) > MAX_NAMED else ""
@@ -122,8 +123,9 @@ def resolve_library(query: LibraryQuery, papers: PaperStore, text_field: str, li
     library.disliked_texts = list(query.dislike_texts)
     entries = read_files(query, limits)
     by_text = []
+    held = papers.positions([entry.arxiv_id for entry in entries if entry.arxiv_id])
     for entry in entries:
-        position = papers.position(entry.arxiv_id) if entry.arxiv_id else None
+        position = held.get(entry.arxiv_id) if entry.arxiv_id else None
         if position is not None:
             library.liked.append(position)
         elif entry.has_text:

@@ -7,9 +7,10 @@ evaluation runs them over a split held in memory, the server over the (grown) in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import faiss
 import numpy as np
@@ -32,6 +33,22 @@ class Pool(Protocol):
     def rows(self, positions: np.ndarray) -> list[SparseRow]: ...
 
 
+class SparseEntries(NamedTuple):
+    """Sparse rows as one array of entries each: the row, the column and the value of every entry."""
+
+    size: int  # rows
+    which: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+
+
+def sparse_entries(rows: Sequence[SparseRow]) -> SparseEntries:
+    if not rows:
+        return SparseEntries(0, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
+    which = np.repeat(np.arange(len(rows)), [len(c) for c, _ in rows])
+    return SparseEntries(len(rows), which, np.concatenate([c for c, _ in rows]), np.concatenate([v for _, v in rows]))
+
+
 @dataclass(frozen=True)
 class Examples:
     """Papers given as features: unit embeddings and TF-IDF rows, row for row."""
@@ -41,6 +58,11 @@ class Examples:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @functools.cached_property
+    def entries(self) -> SparseEntries:
+        """The TF-IDF rows as entries, built once: the negatives are projected for every reader."""
+        return sparse_entries(self.rows)
 
 
 @dataclass(frozen=True)
@@ -64,28 +86,25 @@ def unit(vector: np.ndarray) -> np.ndarray:
     return vector / norm if norm else vector
 
 
-def heaviest_terms(rows: Sequence[SparseRow], limit: int) -> np.ndarray:
-    """The `limit` terms with the largest summed weight over `rows`, sorted by term id."""
-    if not rows:
+def heaviest_terms(entries: SparseEntries, limit: int) -> np.ndarray:
+    """The `limit` terms with the largest summed weight over the rows, sorted by term id."""
+    if not len(entries.cols):
         return np.zeros(0, np.int64)
-    cols = np.concatenate([c for c, _ in rows])
-    vals = np.concatenate([v for _, v in rows])
-    terms, inverse = np.unique(cols, return_inverse=True)
-    total = np.bincount(inverse, weights=vals)
+    terms, inverse = np.unique(entries.cols, return_inverse=True)
+    total = np.bincount(inverse, weights=entries.vals)
     return np.sort(terms[np.argsort(-total, kind="stable")[:limit]])
 
 
-def project(rows: Sequence[SparseRow], terms: np.ndarray) -> np.ndarray:
+def project(entries: SparseEntries, terms: np.ndarray) -> np.ndarray:
     """Rows as a dense (n, len(terms)) matrix over `terms` (sorted); other terms are dropped."""
-    out = np.zeros((len(rows), len(terms)), np.float32)
-    if not rows or not len(terms):
+    out = np.zeros((entries.size, len(terms)), np.float32)
+    if not len(entries.cols) or not len(terms):
         return out
-    cols = np.concatenate([c for c, _ in rows])
-    vals = np.concatenate([v for _, v in rows])
-    which = np.repeat(np.arange(len(rows)), [len(c) for c, _ in rows])
-    at = np.minimum(np.searchsorted(terms, cols), len(terms) - 1)
-    keep = terms[at] == cols
-    out[which[keep], at[keep]] = vals[keep]
+    column = np.full(max(int(entries.cols.max()), int(terms[-1])) + 1, -1, np.int32)  # term -> its column
+    column[terms] = np.arange(len(terms))
+    at = column[entries.cols]
+    keep = at >= 0
+    out[entries.which[keep], at[keep]] = entries.vals[keep]
     return out
 
 
@@ -106,14 +125,18 @@ def training_rows(reader: Reader) -> tuple[list[Examples], int]:
 def lexical_model(reader: Reader, cfg: RankConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """The terms a lexical model weighs, and its training matrix over them."""
     terms = np.union1d(
-        heaviest_terms(reader.liked.rows, cfg.max_terms), heaviest_terms(reader.disliked.rows, cfg.max_terms)
+        heaviest_terms(reader.liked.entries, cfg.max_terms), heaviest_terms(reader.disliked.entries, cfg.max_terms)
     )
     groups, positive = training_rows(reader)
-    features = np.vstack([project(g.rows, terms) for g in groups])
+    features = np.vstack([project(g.entries, terms) for g in groups])
     return terms, features, np.vstack([g.vectors for g in groups]), positive
 
 
 def top(scores: np.ndarray, positions: np.ndarray, k: int) -> Ranking:
+    """The k best (scores, positions), ties by position; only papers scoring at least the k-th best are sorted."""
+    if 0 < k < len(scores) // 4:
+        keep = scores >= np.partition(scores, len(scores) - k)[len(scores) - k]
+        scores, positions = scores[keep], positions[keep]
     order = np.lexsort((positions, -scores))[:k]
     return scores[order], positions[order]
 
@@ -175,7 +198,7 @@ def linear_both(reader: Reader, pool: Pool, cfg: RankConfig, k: int) -> Ranking:
     candidates = np.unique(candidates[candidates >= 0])
     if not len(candidates):
         return np.zeros(0, np.float32), candidates
-    scores = pool.vectors(candidates) @ dense_w + project(pool.rows(candidates), terms) @ lexical_w
+    scores = pool.vectors(candidates) @ dense_w + project(sparse_entries(pool.rows(candidates)), terms) @ lexical_w
     return top(scores, candidates, k)
 
 
@@ -189,8 +212,8 @@ def padded(ranking: Ranking, depth: int) -> np.ndarray:
 def fused(reader: Reader, pool: Pool, cfg: RankConfig, k: int) -> Ranking:
     """Reciprocal-rank fusion of the dense centroid's ranking and the liked papers' summed TF-IDF terms'."""
     depth = max(k, 100)
-    terms = heaviest_terms(reader.liked.rows, cfg.max_terms)
-    summed = project(reader.liked.rows, terms).sum(axis=0)
+    terms = heaviest_terms(reader.liked.entries, cfg.max_terms)
+    summed = project(reader.liked.entries, terms).sum(axis=0)
     rankings = [padded(centroid(reader, pool, cfg, depth), depth), padded(pool.lexical((terms, summed), depth), depth)]
     scores, positions = reciprocal_rank_fusion(rankings, [0.5, 0.5], 60, k)
     return scores[0], positions[0]

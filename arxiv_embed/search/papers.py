@@ -165,6 +165,17 @@ class PaperStore:
         row = self.db.execute(_LIVE, (paper_id,)).fetchone()
         return row[0] if row else None
 
+    def positions(self, paper_ids: Sequence[str]) -> dict[str, int]:
+        """The live position of each id the store holds, in one query per thousand ids (a library of thousands)."""
+        found: dict[str, int] = {}
+        wanted = list(dict.fromkeys(paper_ids))
+        for start in range(0, len(wanted), 1000):
+            chunk = wanted[start : start + 1000]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT id, max(pos) FROM papers WHERE removed = 0 AND id IN ({marks}) GROUP BY id"
+            found.update(self.db.execute(query, chunk).fetchall())
+        return found
+
     def rows(self, positions: Sequence[int]) -> list[PaperRow]:
         """The stored row of each position, in the order given."""
         wanted = [int(p) for p in positions]
