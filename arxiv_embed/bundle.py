@@ -54,6 +54,7 @@ class LoadOptions:
     variant: str | None = None
     threads: int = 0
     max_tokens: int = DEFAULT_MAX_TOKENS
+    spinning: bool = True
 
 
 def served_files(models: ModelFolders) -> list[Path]:
@@ -225,7 +226,7 @@ def load_bundle(folder: str | os.PathLike, options: LoadOptions = LoadOptions())
     models = ModelFolders(Path(folder))
     manifest = read_verified_manifest(models)
     variant = query_variant(manifest, options.variant)
-    encoder = OnnxEncoder(models.served_onnx, variant, options.threads, options.max_tokens)
+    encoder = OnnxEncoder(models.served_onnx, variant, options.threads, options.max_tokens, options.spinning)
     classifier = HybridClassifier.load(models.classifier)
     index = VectorIndex(models.served_index)
     papers = PaperStore(models.served_index / PAPERS_FILE)

@@ -27,6 +27,12 @@ def cpu_isa() -> dict:
     return {"model": model, "cores": os.cpu_count(), **{f: f in flags for f in VECTOR_EXTENSIONS}}
 
 
+def isa_name(cpu: dict) -> str:
+    """The widest of VECTOR_EXTENSIONS a CPU (as `cpu_isa` describes it) has, which names its benchmark files:
+    `amx_int8`, `avx512_vnni`, `avx512f`, `avx2`, or `baseline`."""
+    return next((f for f in reversed(VECTOR_EXTENSIONS) if cpu.get(f)), "baseline")
+
+
 def memory_mb(pid: int | str = "self") -> dict[str, float]:
     """A process's resident memory now (`VmRSS`) and at its peak (`VmHWM`), in MiB, from /proc (Linux)."""
     with open(f"/proc/{pid}/status") as fh:

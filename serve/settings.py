@@ -22,6 +22,11 @@ class Settings(BaseSettings):
         "the corpus",
     )
     threads: int = Field(0, description="onnxruntime intra-op threads; 0: every core")
+    spinning: bool = Field(
+        True,
+        description="whether onnxruntime's idle intra-op threads busy-wait for the next call (`benchmarks.threads` "
+        "measures both on the CPU at hand)",
+    )
     max_tokens: int = Field(
         512, description="tokens per micro-batch and per onnxruntime call (4 texts of 128: benchmarks/peer.py)"
     )

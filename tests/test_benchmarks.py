@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from arxiv_embed.machine import cpu_isa, isa_name
+from benchmarks.threads import SETTINGS
 from tests.conftest import ROOT, TINY_MPNET_WIDTH, missing, run
 
 pytestmark = pytest.mark.e2e
@@ -21,10 +23,12 @@ def wrk() -> None:
         missing("wrk is not installed: run `bash .ci/debian-packages.sh`")
 
 
-def bench(module: str, args: list[str], out: Path) -> dict:
+def bench(module: str, args: list[str], out: Path, name: str | None = None) -> dict:
+    """The benchmark's printed result, once it equals what it kept as metrics/bench_<name>.json (by default the
+    module's name)."""
     proc = run([sys.executable, "-m", module, "--tiny", "--out", str(out), *args], ROOT, timeout=900)
     printed = json.loads(proc.stdout.strip().splitlines()[-1])
-    name = module.split(".")[-1]
+    name = name or module.split(".")[-1]
     assert json.loads((out / f"bench_{name}.json").read_text()) == printed
     return printed
 
@@ -79,6 +83,15 @@ def test_serve_benchmark(pipeline_repo: Path, tmp_path: Path, wrk) -> None:
         assert all(level["errors"] == 0 and level["rps"] > 0 for level in result[server].values())
     assert all(ratio["min"] <= ratio["median"] <= ratio["max"] for ratio in result["rps_ratio"]["app_int8"].values())
     assert set(result["embed"]) == {"app_fp32", "app_int8"}
+
+
+def test_threads_benchmark(pipeline_repo: Path, tmp_path: Path, wrk) -> None:
+    """Each onnxruntime thread setting served and measured; the file is named by the CPU's widest vector ISA."""
+    name = f"threads_{isa_name(cpu_isa())}"
+    result = bench("benchmarks.threads", ["--models", str(pipeline_repo / "models")], tmp_path, name)
+    assert set(result["settings"]) == set(SETTINGS) and result["fastest_at"]["c2"] in SETTINGS
+    assert all(s[c]["errors"] == 0 and s[c]["rps"] > 0 for s in result["settings"].values() for c in ("c1", "c2"))
+    assert result["served_default"] == {"threads": 0, "spinning": True}
 
 
 def test_model_serving_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:

@@ -88,6 +88,21 @@ def test_embeddings_match_the_pipeline(
     assert cosines.min() >= 0.98 and cosines.mean() >= 0.99
 
 
+def test_idle_encoder_threads_sleep_when_told(models_dir: Path, test_papers: pd.DataFrame) -> None:
+    """ARXIV_EMBED_SPINNING=false: onnxruntime's idle intra-op threads sleep instead of busy-waiting; the vectors
+    are the same."""
+    texts = build_texts(test_papers["title"], test_papers["abstract"], "title_abstract")[:4]
+    encoders = {
+        spinning: OnnxEncoder(models_dir / "adapter/onnx", "fp32", spinning=spinning) for spinning in (True, False)
+    }
+    entry = "session.intra_op.allow_spinning"
+    assert {s: e.session.get_session_options().get_session_config_entry(entry) for s, e in encoders.items()} == {
+        True: "1",
+        False: "0",
+    }
+    np.testing.assert_array_equal(encoders[True].encode(texts), encoders[False].encode(texts))
+
+
 def test_micro_batcher_cuts_by_tokens_and_answers_each_caller(models_dir: Path, test_papers: pd.DataFrame) -> None:
     """Concurrent callers share onnxruntime calls of at most `max_tokens` (a bigger request alone), each gets its
     own texts' vectors, and a lone caller after them is sent on without a wait for company."""

@@ -56,7 +56,10 @@ class OnnxEncoder:
         variant: str = "fp32",
         threads: int = 0,
         max_tokens: int = DEFAULT_MAX_TOKENS,
+        spinning: bool = True,
     ) -> None:
+        """`spinning=False` puts onnxruntime's idle intra-op threads to sleep instead of busy-waiting for the next
+        call: on a few cores a spinning thread takes the cycles that the server's own threads need."""
         folder = Path(folder)
         if variant not in MODEL_FILES:
             raise ValueError(f"unknown ONNX variant {variant!r}; expected one of {', '.join(MODEL_FILES)}")
@@ -72,6 +75,7 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
             options.intra_op_num_threads = threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
         self.session = ort.InferenceSession(
             str(folder / MODEL_FILES[variant]), options, providers=["CPUExecutionProvider"]
         )
