@@ -142,7 +142,7 @@ def main() -> None:
         "choices": choices,
         "goal": {"int8_speedup_vs_torch": 1.8, "int8_mean_cosine": 0.99, "int8_val_p@10_change_max": 0.01},
     }
-    report("encode", result, opts.out)
+    report("encode", result, opts.out, per_cpu=True)
 
 
 if __name__ == "__main__":

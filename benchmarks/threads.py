@@ -17,7 +17,6 @@ import tempfile
 from pathlib import Path
 
 from arxiv_embed.layout import LAYOUT
-from arxiv_embed.machine import cpu_isa, isa_name
 from benchmarks.common import report
 from benchmarks.http_load import ROUTES
 from benchmarks.wrk import Server, interleaved, run_wrk, summarize, write_bodies, wrk_binary, wrk_version
@@ -60,7 +59,6 @@ def main() -> None:
         found = interleaved({name: server(env) for name, env in SETTINGS.items()}, rounds)
     summary = {name: {level: summarize([r[level] for r in runs]) for level in runs[0]} for name, runs in found.items()}
     busiest = f"c{max(levels)}"
-    cpu = cpu_isa()
     result = {
         "benchmark": "onnxruntime thread settings, serve /search (int8)",
         "load_generator": wrk_version(),
@@ -69,9 +67,8 @@ def main() -> None:
         "settings": {name: {**SETTINGS[name], **summary[name]} for name in SETTINGS},
         "fastest_at": {busiest: max(summary, key=lambda name: summary[name][busiest]["rps"])},
         "served_default": {name: Settings.model_fields[name].default for name in ("threads", "spinning")},
-        "cpu": cpu,
     }
-    report(f"threads_{isa_name(cpu)}", result, opts.out)
+    report("threads", result, opts.out, per_cpu=True)
 
 
 if __name__ == "__main__":

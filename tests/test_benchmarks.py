@@ -38,6 +38,7 @@ def test_encode_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
         "benchmarks.encode",
         ["--models", str(pipeline_repo / "models"), "--val", str(pipeline_repo / "data/processed/val.parquet")],
         tmp_path,
+        f"encode_{isa_name(cpu_isa())}",
     )
     encoders = result["encoders"]
     assert set(encoders) == {"torch_fp32", "onnx_fp32", "onnx_int8"}
