@@ -22,6 +22,7 @@ from arxiv_embed.layout import LAYOUT, ModelFolders
 from arxiv_embed.search.papers import PAPERS_FILE, PaperStore
 from benchmarks.common import report
 from benchmarks.http_load import drive, load
+from benchmarks.wrk import medians, spread
 from tools.processes import start_server
 from tools.sample import real_papers
 
@@ -56,15 +57,11 @@ def one_round(url: str, liked: list[list[str]], texts: list[str], concurrency: i
 
 def summary(rounds: list[dict]) -> dict:
     """The rounds, and per route the median of each figure over them."""
-    median = {
-        route: {key: float(np.median([r[route][key] for r in rounds])) for key in rounds[0][route]}
-        for route in ("search", "recommend")
-    }
-    ratios = [r["p99_ratio"] for r in rounds]
+    ratio = spread([r["p99_ratio"] for r in rounds])
     return {
-        **median,
-        "p99_ratio": float(np.median(ratios)),
-        "p99_ratio_range": [min(ratios), max(ratios)],
+        **{route: medians([r[route] for r in rounds]) for route in ("search", "recommend")},
+        "p99_ratio": ratio["median"],
+        "p99_ratio_range": [ratio["min"], ratio["max"]],
         "rounds": rounds,
     }
 

@@ -292,7 +292,7 @@ class Engine:
     def _seen(self, library: Library, query: LibraryQuery) -> set[int]:
         """Positions never recommended: the library's own papers and those the reader has seen."""
         seen = set(library.liked) | set(library.disliked)
-        return seen | {p for p in map(self.bundle.papers.position, query.exclude) if p is not None}
+        return seen | set(self.bundle.papers.positions(query.exclude).values())
 
     def _recommended(self, pool: IndexPool, reader: Reader, names: list[str], ranking: Ranking) -> list[Recommended]:
         """The ranked papers from the paper store, each with its cosine to the nearest liked paper and the names

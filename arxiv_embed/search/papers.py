@@ -146,13 +146,18 @@ class PaperStore:
             by_month.append(month is not None)
         return np.array(days, dtype="datetime64[D]"), np.array(by_month, dtype=bool)
 
-    def announced_from(self, since: dt.date) -> np.ndarray:
-        """Positions of the papers that may have been first announced on or after `since`: a first version known
-        to the day at most ANNOUNCEMENT_LAG before it, or one known only by its id's month that does not end
-        before it (a paper is never taken for older than it is); undated papers never."""
+    @functools.cached_property
+    def last_announcements(self) -> np.ndarray:
+        """Per position, the last day the paper can have been first announced: a first version known to the day
+        plus ANNOUNCEMENT_LAG, or the end of the id's month for one known only by its month (a paper is never
+        taken for older than it is); NaT for an undated paper."""
         first, by_month = self.first_versions
         month_end = (first.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1
-        return np.flatnonzero(np.where(by_month, month_end, first + ANNOUNCEMENT_LAG) >= np.datetime64(since))
+        return np.where(by_month, month_end, first + ANNOUNCEMENT_LAG)
+
+    def announced_from(self, since: dt.date) -> np.ndarray:
+        """Positions of the papers that may have been first announced on or after `since`; undated papers never."""
+        return np.flatnonzero(self.last_announcements >= np.datetime64(since))
 
     def newest_first_version(self) -> dt.date | None:
         """The first day of the newest paper's first version: its `created`, or the first day of the newest id's
