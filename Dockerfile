@@ -1,4 +1,4 @@
-# Torch-free serving image: onnxruntime + tokenizers + faiss + FastAPI over one served bundle.
+# Torch-free serving image: onnxruntime (OpenVINO optional) + tokenizers + faiss + FastAPI over one served bundle.
 #   make image STAGE=prod       # the registered version in GTO's stage prod, fetched from the DVC remote
 #   docker build -t arxiv-embed . && docker run -p 8000:8000 arxiv-embed    # the workspace's models/bundle
 # BUNDLE is the folder copied to /models/bundle (models/bundle after `dvc repro` or `dvc pull`; build/bundle
@@ -12,8 +12,10 @@ FROM ${BASE_IMAGE} AS build
 RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-# every version and hash from the lock (`make lock`); then the project itself, resolving nothing
-COPY requirements/serve.txt requirements/serve.txt
+# every version and hash from the lock (`make lock`); then the project itself, resolving nothing. SERVE_LOCK=
+# requirements/serve-openvino.txt adds OpenVINO, the second int8 runtime (about 180 MB installed)
+ARG SERVE_LOCK=requirements/serve.txt
+COPY ${SERVE_LOCK} requirements/serve.txt
 RUN pip install --no-compile --require-hashes --no-deps -r requirements/serve.txt
 COPY pyproject.toml README.md ./
 COPY arxiv_embed arxiv_embed

@@ -55,6 +55,8 @@ setup-mpnet: setup
 lock: setup
 	uv pip compile pyproject.toml --extra pipeline --extra ray --extra dev $(LOCK_FLAGS) -o $(LOCK_DIR)/dev.txt
 	uv pip compile pyproject.toml --extra serve $(LOCK_FLAGS) -c $(LOCK_DIR)/dev.txt -o $(LOCK_DIR)/serve.txt
+	uv pip compile pyproject.toml --extra serve --extra openvino $(LOCK_FLAGS) -c $(LOCK_DIR)/dev.txt \
+		-o $(LOCK_DIR)/serve-openvino.txt
 	uv pip compile requirements/mpnet.in --no-deps $(LOCK_FLAGS) -o $(LOCK_DIR)/mpnet.txt
 	sed -n 's/^\([A-Za-z0-9._-]*==[^ ]*\).*/\1/p' $(LOCK_DIR)/dev.txt | grep -v '^torch==' > $(LOCK_DIR)/.dev-pins-but-torch.txt
 	echo "torch==$$(sed -n 's/^torch==\([0-9.]*\)+cpu.*/\1/p' $(LOCK_DIR)/dev.txt)" | uv pip compile - \
@@ -126,10 +128,13 @@ register: setup
 
 ## The serving image of a registered bundle: STAGE=prod (the version in that GTO stage) or VERSION=v0.2.0,
 ## fetched from the DVC remote into build/bundle; with neither, the workspace's models/bundle. Tagged
-## $(IMAGE):<stage|version|latest>; DOCKER_BUILD_ARGS go to `docker build`.
+## $(IMAGE):<stage|version|latest>; DOCKER_BUILD_ARGS go to `docker build`; SERVE_LOCK=requirements/serve-openvino.txt
+## adds OpenVINO, the int8 runtime the pipeline may have measured faster on this CPU (/ready's runtime_choice).
+SERVE_LOCK ?= requirements/serve.txt
 image: setup
 	$(if $(FETCHED),python -m tools.fetch_bundle $(if $(STAGE),--stage $(STAGE),--version $(VERSION)) -o $(FETCHED))
-	docker build $(DOCKER_BUILD_ARGS) --build-arg BUNDLE=$(or $(FETCHED),models/bundle) -t $(IMAGE):$(TAG) .
+	docker build $(DOCKER_BUILD_ARGS) --build-arg BUNDLE=$(or $(FETCHED),models/bundle) --build-arg SERVE_LOCK=$(SERVE_LOCK) \
+		-t $(IMAGE):$(TAG) .
 
 ## `make image`, then run it detached as the container $(IMAGE) on PORT; /ready names the version it serves.
 container: image

@@ -58,6 +58,11 @@ class ModelFolders:
         return self.adapter.served_onnx
 
     @property
+    def openvino(self) -> Path:
+        """OpenVINO's int8 graph of the served encoder, and which runtime serves int8 on which CPU."""
+        return self.root / "openvino"
+
+    @property
     def classifier(self) -> Path:
         return self.root / "classifier"
 

@@ -10,7 +10,7 @@ import contextlib
 import os
 import platform
 
-VECTOR_EXTENSIONS = ("avx2", "avx512f", "avx512_vnni", "amx_int8")
+VECTOR_EXTENSIONS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_int8")  # bf16: OpenVINO's float part
 
 
 def cpu_isa() -> dict:
@@ -29,7 +29,7 @@ def cpu_isa() -> dict:
 
 def isa_name(cpu: dict) -> str:
     """The widest of VECTOR_EXTENSIONS a CPU (as `cpu_isa` describes it) has, which names its benchmark files:
-    `amx_int8`, `avx512_vnni`, `avx512f`, `avx2`, or `baseline`."""
+    `amx_int8`, `avx512_bf16`, `avx512_vnni`, `avx512f`, `avx2`, or `baseline`."""
     return next((f for f in reversed(VECTOR_EXTENSIONS) if cpu.get(f)), "baseline")
 
 

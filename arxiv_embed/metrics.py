@@ -197,3 +197,9 @@ def per_category_precision(query_labels: Sequence[str], result_labels: np.ndarra
     labels = np.asarray(query_labels)
     rows = [{"category": c, f"p@{k}": round(float(rel[labels == c].mean()), 4)} for c in np.unique(labels)]
     return sorted(rows, key=lambda r: r[f"p@{k}"])
+
+
+def cosines(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
+    """Min and mean cosine between rows of two sets of unit vectors."""
+    values = np.sum(reference * candidate, axis=1)
+    return {"min_cosine": float(values.min()), "mean_cosine": float(values.mean())}

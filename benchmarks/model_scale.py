@@ -22,9 +22,9 @@ import pandas as pd
 
 from arxiv_embed.data.text import build_text, build_texts
 from arxiv_embed.encode.onnx_encoder import MODEL_FILES, OnnxEncoder
-from arxiv_embed.encode.onnx_export import OnnxConfig, build_graphs, cosines, export_onnx
+from arxiv_embed.encode.onnx_export import OnnxConfig, build_graphs, export_onnx
 from arxiv_embed.layout import LAYOUT
-from arxiv_embed.metrics import retrieval_report
+from arxiv_embed.metrics import cosines, retrieval_report
 from arxiv_embed.params import load_params, section
 from arxiv_embed.train.models import ModelConfig, load_sentence_model
 from benchmarks.common import report

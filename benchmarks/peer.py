@@ -54,6 +54,7 @@ from benchmarks.wrk import (
     wrk_version,
 )
 from serve.metrics import BATCH_TEXTS, ENCODE_SECONDS, QUEUE_SECONDS
+from serve.settings import Settings
 from tools.processes import free_port, start_process, start_server
 from tools.sample import real_papers
 
@@ -208,6 +209,8 @@ def measurer(api: Api, bodies: dict[str, Path], texts: list[str], reference: np.
         batches = run_wrk(target, bodies["batch"], 2, seconds)
         result["batch32_c2"] = {**batches, "texts_per_s": round(batches["rps"] * BATCH, 1)}
         if number == 0:
+            if api.splits_encoding:  # this app: which runtime ran its graph
+                result["encoder_runtime"] = httpx.get(f"{url}/ready", timeout=30).json()["encoder_runtime"]
             cosines = np.sum(vectors_of(url, api, texts) * reference, axis=1)
             result["mean_cosine_to_fp32"] = round(float(cosines.mean()), 5)
             result["min_cosine_to_fp32"] = round(float(cosines.min()), 5)
@@ -222,9 +225,11 @@ LOADS = ("c1", "c8", "batch32_c2")
 def summary_of(rounds: list[dict]) -> dict:
     """A server's loads over the rounds (median and spread) and its vectors' fidelity (first round)."""
     split = {"c8_encoding": medians([r["c8_encoding"] for r in rounds])} if "c8_encoding" in rounds[0] else {}
+    runtime = {"encoder_runtime": rounds[0]["encoder_runtime"]} if "encoder_runtime" in rounds[0] else {}
     return {
         **{load: summarize([r[load] for r in rounds]) for load in LOADS},
         **split,
+        **runtime,
         "mean_cosine_to_fp32": rounds[0]["mean_cosine_to_fp32"],
         "min_cosine_to_fp32": rounds[0]["min_cosine_to_fp32"],
     }
@@ -249,6 +254,15 @@ def ratios(rounds: dict[str, list[dict]], variant: str, peer: str) -> dict:
         "c8_p99_ms": of("c8", "p99_ms"),
         "batch32_texts_per_s": of("batch32_c2", "texts_per_s"),
     }
+
+
+def server_settings() -> dict:
+    """How each server ran: the same thread budget (every core: neither sets a thread count), each its own
+    batching."""
+    app = {name: Settings.model_fields[name].default for name in ("threads", "spinning", "max_tokens", "batch_wait_ms")}
+    app["int8_runtime"] = "auto (the servers' encoder_runtime says which ran)"
+    infinity = {"engine": "optimum (onnxruntime)", "batch_size": BATCH, "threads": 0, "pooling": "mean"}
+    return {"threads_note": "0: the runtime's default, every core", "app": app, "infinity": infinity}
 
 
 def goals_met(found: dict, goal: dict) -> dict:
@@ -320,12 +334,13 @@ def main() -> None:
         "tokens_per_text": TOKENS,
         "seconds_per_measure": seconds,
         "rounds": rounds,
+        "settings": server_settings(),
         "servers": {name: summary_of(r) for name, r in found.items()},
         "ratios": found_ratios,
         "goal": goal,
         "goals_met": goals_met(found_ratios, goal),
     }
-    report("peer", result, opts.out)
+    report("peer", result, opts.out, per_cpu=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from arxiv_embed.encode.runtime_choice import RuntimeChoice
 from arxiv_embed.recommend.library_files import LIBRARY_FORMATS
 from arxiv_embed.recommend.methods import RECOMMENDERS
 from arxiv_embed.search.modes import SEARCH_MODES
@@ -376,6 +377,12 @@ class Ready(EngineAnswer):
     bundle_version: str = Field(description="changes whenever any served file does (a harvest, a retrain)")
     model_name: str
     onnx_variant: str
+    encoder_runtime: str = Field(description="what runs the encoder's graph: `onnxruntime` or `openvino`")
+    runtime_choice: RuntimeChoice | None = Field(
+        description="how the int8 graph's runtime was chosen (`export`: measured on this CPU by the pipeline; "
+        "`start`: measured at start on a CPU unlike the pipeline's; `setting`: ARXIV_EMBED_RUNTIME), with each "
+        "runtime's texts/s and cosine to fp32; null for fp32 or a bundle without OpenVINO's graph"
+    )
     index_type: str
     index_size: int = Field(description="vectors in the index, withdrawn and replaced papers included")
     corpus_size: int = Field(description="papers that search can return")

@@ -21,7 +21,12 @@ class Settings(BaseSettings):
         description="`fp32` or `int8` (int8 only if it passed its parity bar); unset: the graph that encoded "
         "the corpus",
     )
-    threads: int = Field(0, description="onnxruntime intra-op threads; 0: every core")
+    runtime: str = Field(
+        "auto",
+        description="what runs int8: `onnxruntime`, `openvino` (the `openvino` extra), or `auto`: the fastest "
+        "installed one that held the parity bar, as the pipeline measured it on the same CPU, else measured at start",
+    )
+    threads: int = Field(0, description="the encoder's threads (onnxruntime intra-op, OpenVINO); 0: every core")
     spinning: bool = Field(
         True,
         description="whether onnxruntime's idle intra-op threads busy-wait for the next call (`benchmarks.threads` "

@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 def load_served(cfg: Settings) -> Bundle:
     """The bundle in `cfg.models_dir`, loaded and verified as `cfg` runs it: the server's one way in (at start, in
     the app's lifespan and on SIGHUP)."""
-    return load_bundle(cfg.models_dir, LoadOptions(cfg.onnx_variant, cfg.threads, cfg.max_tokens, cfg.spinning))
+    return load_bundle(
+        cfg.models_dir, LoadOptions(cfg.onnx_variant, cfg.threads, cfg.max_tokens, cfg.spinning, cfg.runtime)
+    )
 
 
 def engine_settings(cfg: Settings) -> EngineSettings:

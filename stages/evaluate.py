@@ -1,9 +1,8 @@
 """Stage evaluate: retrieval and classification quality of the served bundle, on the served path.
 
-Test papers are the queries, encoded as the server encodes them; they search the served corpus in every mode,
-each query paper itself excluded (`arxiv_embed.evaluation.served_quality`). The top-level P@k are the served
-default mode's. Every number goes to metrics/evaluate.json; the headline ones and the plots go through DVCLive.
-"""
+Test papers are the queries, encoded as the server encodes them (graph and runtime); they search the served corpus
+in every mode, each query paper itself excluded (`arxiv_embed.evaluation.served_quality`). The top-level P@k are
+the served mode's. Every number goes to metrics/evaluate.json, the headline ones and the plots through DVCLive."""
 
 from dataclasses import dataclass
 
@@ -46,6 +45,7 @@ def main(params: Params) -> dict:
         dim=bundle.manifest.dim,
         index_type=bundle.manifest.index_type,
         onnx_variant=bundle.encoder.variant,
+        encoder_runtime=bundle.encoder.runtime,
         versions=bundle.manifest.versions,  # of the libraries that built the evaluated artifacts
         cpu=cpu_isa(),  # of this evaluation; floats, and so the metrics, move slightly from one CPU to another
     )

@@ -103,6 +103,7 @@ TINY_PARAMS = {
     "model": {"max_seq_length": 64},
     "train": {"max_pairs": 48, "batch_size": 8, "wandb": "offline"},
     "onnx": {"parity_texts": 16},
+    "openvino": {"calibration_texts": 64, "timing_texts": 8},
     "recommend": {
         **{"library_sizes": [1, 5], "interests": [1, 2], "negatives": 20},
         **{"val_readers": 4, "test_readers": 4, "daily_papers": 10},

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import ROOT, run
 
-LOCKS = ("dev.txt", "serve.txt", "gpu.txt", "mpnet.txt")
+LOCKS = ("dev.txt", "serve.txt", "serve-openvino.txt", "gpu.txt", "mpnet.txt")
 
 
 def test_locks_are_current_with_pyproject(tmp_path: Path) -> None:

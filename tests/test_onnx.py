@@ -22,7 +22,6 @@ from arxiv_embed.encode.onnx_export import (
     QuantizeConfig,
     append_adapter,
     build_graphs,
-    cosines,
     export_onnx,
     optimize_graph,
 )
@@ -30,6 +29,7 @@ from arxiv_embed.encode.parity import check_export, torch_vectors
 from arxiv_embed.encode.served_graphs import write_served_models
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.layout import AdapterFolder
+from arxiv_embed.metrics import cosines
 from arxiv_embed.train.adapter import NO_ADAPTER, LinearAdapter, adapted_sentence_model
 from arxiv_embed.train.models import load_sentence_model
 from tests.conftest import ROOT, run

@@ -116,7 +116,8 @@ def test_every_stage_reads_its_own_section_and_shared_ones_only() -> None:
     shared = {"text", "model", "tfidf", "onnx"}
     own = {"download": "data", "finetune": "train", "export_onnx": "onnx", "fit_classifier": "classifier",
            "build_index": "index", "embed": "embed", "subsample": "subsample", "evaluate": "evaluate",
-           "adapter": "adapter", "lexical_index": "lexical", "drift": "drift", "recommend": "recommend"}  # fmt: skip
+           "adapter": "adapter", "lexical_index": "lexical", "drift": "drift", "recommend": "recommend",
+           "export_openvino": "openvino"}  # fmt: skip
     own["baseline"] = "evaluate"
     own["embed_harvest"] = "embed"  # a harvest shard is embedded as the corpus is
     for name, entry in yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"].items():

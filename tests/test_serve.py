@@ -96,7 +96,7 @@ def test_idle_encoder_threads_sleep_when_told(models_dir: Path, test_papers: pd.
         spinning: OnnxEncoder(models_dir / "adapter/onnx", "fp32", spinning=spinning) for spinning in (True, False)
     }
     entry = "session.intra_op.allow_spinning"
-    assert {s: e.session.get_session_options().get_session_config_entry(entry) for s, e in encoders.items()} == {
+    assert {s: e.graph.session.get_session_options().get_session_config_entry(entry) for s, e in encoders.items()} == {
         True: "1",
         False: "0",
     }

@@ -64,6 +64,8 @@ def cpu_namer() -> Callable[[dict], str]:
             isa = "AVX-512 " + name("VNNI", "Vector Neural Network Instructions: int8 dot products")
         else:
             isa = "AVX-512" if info.get("avx512f") else "AVX2 only"
+        if info.get("avx512_bf16"):
+            isa += ", " + name("BF16", "bfloat16 arithmetic")
         if info.get("amx_int8"):
             isa += ", " + name("AMX", "Advanced Matrix Extensions")
         return f"{info['model']}, {info['cores']} cores, {isa}"

@@ -1,4 +1,4 @@
-"""A torch-free sentence encoder: `tokenizers` + onnxruntime, producing the pipeline's exact embeddings.
+"""A torch-free sentence encoder: `tokenizers` + onnxruntime or OpenVINO, giving the pipeline's embeddings.
 
 Pooling and L2 normalisation are inside the exported graph, so this class only tokenizes, batches and runs.
 Batches are cut by a token budget, not a row count: texts are sorted by length and each onnxruntime call gets
@@ -17,15 +17,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 from tqdm.auto import tqdm
+
+from arxiv_embed.encode.runtimes import DEFAULT_RUNTIME, RUNTIMES, runtime_of
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "encoder_config.json"
 TOKENIZER_FILE = "tokenizer.json"
-MODEL_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
+MODEL_FILES = RUNTIMES[DEFAULT_RUNTIME].files  # the exported graphs, which every bundle carries
 ENCODER_INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # a graph declares these or the first two
 PARITY_FILE = "parity.json"  # the export stage's parity check of each model, read before one is used
 DEFAULT_MAX_TOKENS = 1024  # padded tokens per onnxruntime call: 8 texts of 128 tokens
@@ -57,36 +58,36 @@ class OnnxEncoder:
         threads: int = 0,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         spinning: bool = True,
+        runtime: str = DEFAULT_RUNTIME,
+        graph_folder: str | os.PathLike | None = None,
     ) -> None:
-        """`spinning=False` puts onnxruntime's idle intra-op threads to sleep instead of busy-waiting for the next
-        call: on a few cores a spinning thread takes the cycles that the server's own threads need."""
+        """`runtime` runs the variant's graph (`runtimes.RUNTIMES`), found in `graph_folder` (default: `folder`,
+        which holds the tokenizer and config); `spinning=False` lets onnxruntime's idle threads sleep."""
         folder = Path(folder)
         if variant not in MODEL_FILES:
             raise ValueError(f"unknown ONNX variant {variant!r}; expected one of {', '.join(MODEL_FILES)}")
         self.config = json.loads((folder / CONFIG_FILE).read_text())
         self.variant = variant
+        self.runtime = runtime
         self.max_tokens = max_tokens
         self.max_seq_length = int(self.config["max_seq_length"])
         self.dim = int(self.config["dim"])
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.tokenizer.enable_truncation(max_length=self.max_seq_length)
         self.tokenizer.no_padding()
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-        self.session = ort.InferenceSession(
-            str(folder / MODEL_FILES[variant]), options, providers=["CPUExecutionProvider"]
-        )
-        self.input_names = {i.name for i in self.session.get_inputs()}
+        files = runtime_of(runtime).files
+        if variant not in files:
+            raise ValueError(f"runtime {runtime!r} has no {variant} graph; expected one of {', '.join(files)}")
+        graph = Path(graph_folder or folder) / files[variant]
+        self.graph = RUNTIMES[runtime].open(graph, threads, spinning)
         self.pad_id = int(self.config.get("pad_token_id", 0))
 
     def tokenize(self, texts: Sequence[str]) -> list[Encoding]:
         """Token ids of each text, truncated to the model's maximum length and not padded."""
         return self.tokenizer.encode_batch(list(texts))
 
-    def _run(self, encodings: list[Encoding]) -> np.ndarray:
+    def feeds(self, encodings: list[Encoding]) -> dict[str, np.ndarray]:
+        """The graph's inputs for some tokenized texts, padded to the longest."""
         width = max(len(e.ids) for e in encodings)
         ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)
@@ -97,13 +98,13 @@ class OnnxEncoder:
             mask[row, :n] = 1
             types[row, :n] = enc.type_ids
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        return self.session.run(None, {k: v for k, v in feeds.items() if k in self.input_names})[0]
+        return {k: v for k, v in feeds.items() if k in self.graph.input_names}
 
     def encode_tokens(self, encodings: list[Encoding]) -> np.ndarray:
         """Embeddings of tokenized texts, one row each, in token-budget batches."""
         out = np.zeros((len(encodings), self.dim), dtype=np.float32)
         for rows in token_batches([len(e.ids) for e in encodings], self.max_tokens):
-            out[rows] = self._run([encodings[i] for i in rows])
+            out[rows] = self.graph(self.feeds([encodings[i] for i in rows]))
         return out
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:

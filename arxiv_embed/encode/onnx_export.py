@@ -277,9 +277,3 @@ def append_adapter(source: Path, target: Path, weight: np.ndarray, bias: np.ndar
     output.type.tensor_type.shape.dim[1].dim_value = int(weight.shape[0])
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
-
-
-def cosines(reference: np.ndarray, candidate: np.ndarray) -> dict[str, float]:
-    """Min and mean cosine between rows of two sets of unit vectors."""
-    values = np.sum(reference * candidate, axis=1)
-    return {"min_cosine": float(values.min()), "mean_cosine": float(values.mean())}

@@ -15,9 +15,9 @@ from sentence_transformers import SentenceTransformer
 
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.encode.onnx_encoder import MODEL_FILES, OnnxEncoder
-from arxiv_embed.encode.onnx_export import OnnxConfig, cosines
+from arxiv_embed.encode.onnx_export import OnnxConfig
 from arxiv_embed.errors import PipelineError
-from arxiv_embed.metrics import leave_one_out_precision
+from arxiv_embed.metrics import cosines, leave_one_out_precision
 
 
 def parity_sample(split_file: Path, n: int, field: str) -> tuple[list[str], pd.Series]:
@@ -30,6 +30,23 @@ def torch_vectors(model: SentenceTransformer, texts: list[str]) -> np.ndarray:
     return model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
 
 
+def check_int8(
+    reference: np.ndarray, vectors: np.ndarray, labels, cfg: OnnxConfig, names: tuple[str, str], fix: str
+) -> tuple[dict[str, float], dict[str, float]]:
+    """An int8 graph's `vectors` against the `reference` vectors of the same texts: the cosines and P@10 among the
+    papers of each (keyed by `names`, reference first); raises PipelineError below `onnx`'s int8 bars, with `fix`."""
+    found = cosines(reference, vectors)
+    base, int8 = names
+    p10 = {base: leave_one_out_precision(reference, labels), int8: leave_one_out_precision(vectors, labels)}
+    if found["mean_cosine"] < cfg.int8_min_mean_cosine or p10[base] - p10[int8] > cfg.max_p10_drop:
+        raise PipelineError(
+            f"{int8} parity failed on {len(vectors)} texts: mean cosine {found['mean_cosine']:.5f} (onnx."
+            f"int8_min_mean_cosine {cfg.int8_min_mean_cosine}), P@10 {p10[int8]} vs {base} {p10[base]} "
+            f"(onnx.max_p10_drop {cfg.max_p10_drop}); {fix}"
+        )
+    return found, p10
+
+
 def check_export(reference: np.ndarray, graphs: Path, texts: list[str], labels, cfg: OnnxConfig) -> dict:
     """The exported fp32 and int8 graphs in `graphs` against torch's vectors of `texts` (`reference`, computed
     before the export traced the model); raises PipelineError below a bar."""
@@ -40,14 +57,7 @@ def check_export(reference: np.ndarray, graphs: Path, texts: list[str], labels, 
             f"{len(texts)} texts{' (try without fp32 in onnx.fuse)' if 'fp32' in cfg.fuse else ''}"
         )
     int8_vectors = OnnxEncoder(graphs, "int8").encode(texts)
-    int8 = cosines(reference, int8_vectors)
-    p10 = {"torch": leave_one_out_precision(reference, labels), "int8": leave_one_out_precision(int8_vectors, labels)}
-    if int8["mean_cosine"] < cfg.int8_min_mean_cosine or p10["torch"] - p10["int8"] > cfg.max_p10_drop:
-        raise PipelineError(
-            f"int8 parity failed on {len(texts)} texts: mean cosine {int8['mean_cosine']:.5f} (onnx."
-            f"int8_min_mean_cosine {cfg.int8_min_mean_cosine}), P@10 {p10['int8']} vs torch {p10['torch']} "
-            f"(onnx.max_p10_drop {cfg.max_p10_drop}); change onnx.quantize"
-        )
+    int8, p10 = check_int8(reference, int8_vectors, labels, cfg, ("torch", "int8"), "change onnx.quantize")
     return {
         "fp32_min_cosine": round(fp32["min_cosine"], 7),
         "fp32_mean_cosine": round(fp32["mean_cosine"], 7),

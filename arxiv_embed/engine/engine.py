@@ -128,6 +128,8 @@ class Engine:
             bundle_version=m.version,
             model_name=m.model_name,
             onnx_variant=b.encoder.variant,
+            encoder_runtime=b.encoder.runtime,
+            runtime_choice=b.runtime,
             index_type=m.index_type,
             index_size=m.index_size,
             corpus_size=m.corpus_size,

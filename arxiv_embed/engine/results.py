@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from arxiv_embed.classify.classifier import HybridSpec
+from arxiv_embed.encode.runtime_choice import RuntimeChoice
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class Description:
     bundle_version: str
     model_name: str
     onnx_variant: str
+    encoder_runtime: str  # what runs the graph: onnxruntime or openvino
+    runtime_choice: RuntimeChoice | None  # how the int8 runtime was chosen, and the trials behind it
     index_type: str
     index_size: int
     corpus_size: int

@@ -1,0 +1,87 @@
+"""OpenVINO's int8 graph of the served encoder, and the runtime that serves int8 on this CPU.
+
+NNCF's post-training quantization of the served fp32 graph (the adapter appended), calibrated on training
+papers, saved as OpenVINO IR; weights of what stays in floating point are kept in fp32. It is held to the same
+bars as the exported int8 graph, against the served fp32 graph: mean cosine (`onnx.int8_min_mean_cosine`) and
+P@10 among the parity papers (`onnx.max_p10_drop`). Then every installed runtime's int8 graph is timed on this
+CPU and the fastest that holds the bar is recorded (`runtime_choice`), with the calibration set a server on
+another CPU times them on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from arxiv_embed.encode.onnx_encoder import MODEL_FILES, OnnxEncoder
+from arxiv_embed.encode.onnx_export import OnnxConfig
+from arxiv_embed.encode.parity import check_int8
+from arxiv_embed.encode.runtime_choice import CALIBRATION_FILE, RuntimeChoice, fastest, measure_runtimes
+from arxiv_embed.encode.runtimes import OPENVINO_INT8_FILES
+from arxiv_embed.machine import cpu_isa
+from arxiv_embed.params import Count, params_section
+
+
+@params_section
+class OpenVinoConfig:
+    """The `openvino` section: how many papers calibrate NNCF's quantization and time the runtimes."""
+
+    calibration_texts: Count  # training papers whose activations set the int8 ranges
+    timing_texts: Count  # validation papers each runtime's int8 graph is timed on (and a server on another CPU)
+
+
+def quantize(served: Path, texts: list[str], target: Path) -> None:
+    """NNCF's int8 quantization of `served`'s fp32 graph, calibrated on `texts` (8 a batch), saved in `target`."""
+    import nncf
+    import openvino as ov
+
+    encoder = OnnxEncoder(served, "fp32")
+    model = ov.Core().read_model(str(served / MODEL_FILES["fp32"]))
+    names = [port.get_any_name() for port in model.inputs]
+    batches = [encoder.feeds(encoder.tokenize(texts[i : i + 8])) for i in range(0, len(texts), 8)]
+    dataset = nncf.Dataset(batches, lambda feeds: {name: feeds[name] for name in names})
+    quantized = nncf.quantize(model, dataset, model_type=nncf.ModelType.TRANSFORMER, subset_size=len(batches))
+    ov.save_model(quantized, str(target / OPENVINO_INT8_FILES[0]), compress_to_fp16=False)
+
+
+def check_openvino(served: Path, target: Path, texts: list[str], labels, cfg: OnnxConfig) -> dict:
+    """OpenVINO's int8 graph in `target` against the served fp32 graph on the parity papers; raises below a bar."""
+    reference = OnnxEncoder(served, "fp32").encode(texts)
+    vectors = OnnxEncoder(served, "int8", runtime="openvino", graph_folder=target).encode(texts)
+    names, fix = ("fp32", "openvino_int8"), "raise openvino.calibration_texts"
+    found, p10 = check_int8(reference, vectors, labels, cfg, names, fix)
+    return {
+        "openvino_int8_mean_cosine": round(found["mean_cosine"], 5),
+        "openvino_int8_min_cosine": round(found["min_cosine"], 5),
+        **{f"{name}_p@10": value for name, value in p10.items()},
+        "parity_texts": len(texts),
+    }
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What the runtimes are timed on: texts, and the served fp32 graph's vectors of them."""
+
+    texts: list[str]
+    reference: np.ndarray
+
+    @classmethod
+    def of(cls, served: Path, texts: list[str]) -> Timing:
+        return cls(texts, OnnxEncoder(served, "fp32").encode(texts))
+
+    def save(self, target: Path) -> None:
+        np.savez(target / CALIBRATION_FILE, texts=np.asarray(self.texts), reference=self.reference)
+
+
+def record_choice(served: Path, target: Path, timing: Timing, min_mean_cosine: float) -> RuntimeChoice:
+    """Every installed runtime's int8 graph timed on this CPU; the fastest that holds the bar, saved in `target`."""
+    graphs = {"onnxruntime": served, "openvino": target}
+    trials = measure_runtimes(served, graphs, timing.texts, timing.reference, min_mean_cosine)
+    choice = RuntimeChoice(
+        cpu=cpu_isa(), texts=len(timing.texts), min_mean_cosine=min_mean_cosine, trials=trials, chosen=fastest(trials)
+    )
+    timing.save(target)
+    choice.save(target)
+    return choice

@@ -1,0 +1,102 @@
+"""The runtimes that run an encoder graph: ONNX Runtime (always installed) and OpenVINO (an optional extra).
+
+Each is one entry of `RUNTIMES`: which graph file it runs for each variant and how it opens one. Both take the
+same feeds (token ids, mask, type ids) and return the graph's pooled, normalised vectors, so `OnnxEncoder`
+tokenizes and batches the same way whichever runs the graph. OpenVINO runs only int8, from a graph of its own
+(NNCF's quantization of the served fp32 graph, `openvino_export`), with what stays in floating point in bf16
+where the CPU has bf16 (OpenVINO's default there) and f32 elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+Feeds = dict[str, np.ndarray]
+
+
+class GraphRunner(Protocol):
+    """One opened graph: the inputs it declares, and its first output for some feeds (thread-safe)."""
+
+    input_names: set[str]
+
+    def __call__(self, feeds: Feeds) -> np.ndarray: ...
+
+
+class OrtRunner:
+    """An onnxruntime session; `spinning=False` puts its idle intra-op threads to sleep instead of busy-waiting
+    for the next call: on a few cores a spinning thread takes the cycles that the server's own threads need."""
+
+    def __init__(self, graph: Path, threads: int, spinning: bool) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.input_names = {i.name for i in self.session.get_inputs()}
+
+    def __call__(self, feeds: Feeds) -> np.ndarray:
+        return self.session.run(None, feeds)[0]
+
+
+class OpenVinoRunner:
+    """An OpenVINO compiled model, with one infer request per calling thread (a request is not thread-safe;
+    its `infer` releases the GIL). OpenVINO's threads do not spin, so `spinning` has nothing to set."""
+
+    def __init__(self, graph: Path, threads: int, spinning: bool) -> None:
+        import openvino as ov
+
+        config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY"}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        core = ov.Core()
+        self.model = core.compile_model(core.read_model(str(graph)), "CPU", config)
+        self.input_names = {port.get_any_name() for port in self.model.inputs}
+        self.precision = self.model.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # bf16 or f32
+        self._local = threading.local()
+
+    def __call__(self, feeds: Feeds) -> np.ndarray:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.model.create_infer_request()
+        return request.infer(feeds)[0].copy()  # the request's buffer is reused by its next call
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A runtime's graph file per variant, the package it needs, and how it opens a graph."""
+
+    files: dict[str, str]
+    package: str
+    open: Callable[[Path, int, bool], GraphRunner]  # (graph, threads, spinning)
+
+    def installed(self) -> bool:
+        return importlib.util.find_spec(self.package) is not None
+
+
+OPENVINO_INT8_FILES = ("openvino_int8.xml", "openvino_int8.bin")  # the IR: graph, then weights
+
+RUNTIMES: dict[str, Runtime] = {
+    "onnxruntime": Runtime({"fp32": "model.onnx", "int8": "model_int8.onnx"}, "onnxruntime", OrtRunner),
+    "openvino": Runtime({"int8": OPENVINO_INT8_FILES[0]}, "openvino", OpenVinoRunner),
+}
+DEFAULT_RUNTIME = "onnxruntime"
+
+
+def runtime_of(name: str) -> Runtime:
+    """The runtime called `name`, installed; a ValueError naming the choices or the missing package otherwise."""
+    if name not in RUNTIMES:
+        raise ValueError(f"unknown runtime {name!r}; expected one of {', '.join(RUNTIMES)}")
+    runtime = RUNTIMES[name]
+    if not runtime.installed():
+        raise ValueError(f"runtime {name!r} needs the package {runtime.package!r}: pip install 'arxiv-embed[{name}]'")
+    return runtime

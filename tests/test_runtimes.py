@@ -1,0 +1,87 @@
+"""The int8 graph on each runtime: OpenVINO's graph (stage export_openvino) holds the parity bar against the served
+fp32 graph, the server runs int8 on the runtime chosen for its CPU, times the runtimes itself on another CPU, and
+ARXIV_EMBED_RUNTIME overrides the choice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from arxiv_embed.bundle import BundleError, LoadOptions, load_bundle, runtime_graphs
+from arxiv_embed.data.text import build_texts
+from arxiv_embed.encode.onnx_encoder import OnnxEncoder
+from arxiv_embed.encode.runtime_choice import CALIBRATION_FILE, RuntimeChoice, choose_runtime, fastest
+from arxiv_embed.encode.runtimes import RUNTIMES
+from arxiv_embed.layout import ModelFolders
+from arxiv_embed.machine import cpu_isa
+from arxiv_embed.metrics import cosines
+from serve.app import create_app
+from serve.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(pipeline_repo: Path) -> Path:
+    return pipeline_repo / "models/bundle"
+
+
+def test_openvino_int8_holds_the_parity_bar(pipeline_repo: Path, test_papers: pd.DataFrame) -> None:
+    served, openvino = pipeline_repo / "models/adapter/onnx", pipeline_repo / "models/openvino"
+    texts = build_texts(test_papers["title"], test_papers["abstract"], "title_abstract")
+    fp32 = OnnxEncoder(served, "fp32").encode(texts)
+    int8 = OnnxEncoder(served, "int8", runtime="openvino", graph_folder=openvino).encode(texts)
+    assert cosines(fp32, int8)["mean_cosine"] >= 0.99
+    choice, measured = (
+        RuntimeChoice.load(openvino),
+        json.loads((pipeline_repo / "metrics/export_openvino.json").read_text()),
+    )
+    assert set(choice.trials) == set(RUNTIMES) and choice.chosen == fastest(choice.trials) == measured["int8_runtime"]
+    assert choice.chosen_by == "export" and choice.cpu == cpu_isa() == measured["cpu"]
+
+
+def test_unknown_runtimes_and_missing_graphs_are_refused(bundle_dir: Path) -> None:
+    served = bundle_dir / "adapter/onnx"
+    with pytest.raises(ValueError, match="unknown runtime 'tvm'; expected one of onnxruntime, openvino"):
+        OnnxEncoder(served, "int8", runtime="tvm")
+    with pytest.raises(ValueError, match="runtime 'openvino' has no fp32 graph; expected one of int8"):
+        OnnxEncoder(served, "fp32", runtime="openvino", graph_folder=bundle_dir / "openvino")
+    with pytest.raises(BundleError, match="this bundle has no fp32 graph for the runtime 'openvino'"):
+        load_bundle(bundle_dir, LoadOptions(variant="fp32", runtime="openvino"))
+
+
+def test_another_cpu_times_the_installed_runtimes_at_start(bundle_dir: Path) -> None:
+    models = ModelFolders(bundle_dir)
+    recorded = RuntimeChoice.load(models.openvino)
+    calibration, graphs = models.openvino / CALIBRATION_FILE, runtime_graphs(models)
+    assert choose_runtime(recorded, models.served_onnx, graphs, calibration) is recorded  # the same CPU
+    elsewhere = recorded.model_copy(update={"cpu": {**recorded.cpu, "model": "another CPU"}})
+    chosen = choose_runtime(elsewhere, models.served_onnx, graphs, calibration)
+    assert chosen.chosen_by == "start" and chosen.cpu == cpu_isa() and set(chosen.trials) == set(RUNTIMES)
+    assert chosen.chosen == fastest(chosen.trials) and all(trial.texts_per_s > 0 for trial in chosen.trials.values())
+    only_onnxruntime = {"onnxruntime": graphs["onnxruntime"]}  # as in the image without the openvino extra
+    alone = choose_runtime(elsewhere, models.served_onnx, only_onnxruntime, calibration)
+    assert (alone.chosen, alone.chosen_by) == ("onnxruntime", "default")
+
+
+@pytest.mark.parametrize("setting", ["auto", "onnxruntime", "openvino"])
+def test_ready_names_the_runtime_and_a_setting_overrides_the_choice(bundle_dir: Path, setting: str) -> None:
+    recorded = RuntimeChoice.load(bundle_dir / "openvino")
+    with TestClient(create_app(cfg=Settings(models_dir=str(bundle_dir), runtime=setting))) as client:
+        ready = client.get("/ready").json()
+        assert client.post("/search", json={"text": "neural networks", "k": 3}).status_code == 200
+    expected = recorded.chosen if setting == "auto" else setting
+    assert ready["encoder_runtime"] == ready["runtime_choice"]["chosen"] == expected
+    assert ready["runtime_choice"]["chosen_by"] == ("export" if setting == "auto" else "setting")
+    assert ready["runtime_choice"]["trials"] == json.loads(recorded.model_dump_json())["trials"]
+    assert {"openvino/openvino_int8.xml", "openvino/runtime.json"} <= set(ready["artifact_hashes"])
+
+
+def test_fp32_runs_on_onnxruntime(bundle_dir: Path) -> None:
+    with TestClient(create_app(cfg=Settings(models_dir=str(bundle_dir), onnx_variant="fp32"))) as client:
+        ready = client.get("/ready").json()
+    assert (ready["onnx_variant"], ready["encoder_runtime"], ready["runtime_choice"]) == ("fp32", "onnxruntime", None)
