@@ -7,7 +7,7 @@ are sent as text to the real app (`python -m serve`), so latency includes encodi
 text, so the bundle's lexical index is empty and `/search` runs in dense mode.
 
 Reports: build time, bytes on disk, recall@10 against exact search, time to ready, server RSS, and p50/p99
-`/search` latency at concurrency 1 and 8.
+`/search` and `/recommend` latency at concurrency 1 and 8, from wrk in a process of its own (`benchmarks/wrk.py`).
 
     python -m benchmarks.scale --pipeline .          # after a run whose corpus is the whole sample
     python -m benchmarks.scale --pipeline . --tiny   # 20k vectors, 16-byte codes, to check it still runs
@@ -16,7 +16,6 @@ Reports: build time, bytes on disk, recall@10 against exact search, time to read
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shutil
 import time
 from pathlib import Path
@@ -39,8 +38,8 @@ from arxiv_embed.search.live_index import grow
 from arxiv_embed.search.modes import Fusion, SearchSpec
 from arxiv_embed.search.papers import PAPERS_FILE, write_papers
 from benchmarks.common import report
-from benchmarks.http_load import load
-from benchmarks.recommend import LIBRARY, libraries, recommend_load
+from benchmarks.recommend import LIBRARY, libraries
+from benchmarks.wrk import run_wrk, write_bodies, wrk_binary, wrk_version
 from tools.processes import start_server
 
 CHUNK = 100_000
@@ -84,6 +83,13 @@ def measure_recall(index: VectorIndex, queries: np.ndarray, truth: np.ndarray) -
     return recall, per_query_ms
 
 
+def wrk_levels(url: str, route: str, bodies: list[dict], folder: Path, seconds: int) -> dict:
+    """`route` at 1 and 8 clients from wrk, `bodies` in turn, after a warm-up at 8."""
+    path = write_bodies(folder / f"{route}.jsonl", bodies)
+    run_wrk(f"{url}/{route}", path, 8, max(1, seconds // 3))
+    return {f"c{c}": run_wrk(f"{url}/{route}", path, c, seconds) for c in (1, 8)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pipeline", type=Path, default=Path("."), help="a repo after `dvc repro` (its corpus)")
@@ -95,13 +101,14 @@ def main() -> None:
     parser.add_argument("--pq-m", type=int, default=96)
     parser.add_argument("--opq", action="store_true")
     parser.add_argument("--rerank", type=int, default=100, help="0: serve the PQ codes alone")
-    parser.add_argument("--requests", type=int, default=300, help="/search requests per concurrency level")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds of load per route and concurrency level")
     parser.add_argument("--work", type=Path, default=LAYOUT.bench_work("scale"))
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
     opts = parser.parse_args()
+    wrk_binary()  # before minutes of building: no load generator, one line
     if opts.tiny:
-        opts.size, opts.queries, opts.nlist, opts.pq_m, opts.requests = 20_000, 50, 64, 16, 10
+        opts.size, opts.queries, opts.nlist, opts.pq_m, opts.seconds = 20_000, 50, 64, 16, 1
 
     ids, vectors, papers = real_corpus(opts.pipeline)
     rng = np.random.default_rng(0)
@@ -134,6 +141,8 @@ def main() -> None:
     )
     pipeline = Layout(opts.pipeline).models
     shutil.copytree(pipeline.served_onnx, models.served_onnx)
+    if pipeline.openvino.is_dir():  # the int8 runtime chosen for this CPU, as a bundle serves it
+        shutil.copytree(pipeline.openvino, models.openvino)
     shutil.copytree(pipeline.classifier, models.classifier)
     # Synthetic papers have no text of their own: an empty lexical index, and dense search as the default mode
     # (benchmarks/search_modes.py measures lexical and hybrid search over real texts).
@@ -157,9 +166,9 @@ def main() -> None:
     ready_seconds = time.perf_counter() - start
     try:
         rss_ready = memory_mb(proc.pid)
-        latency = {f"c{c}": asyncio.run(load(url, query_texts, c, opts.requests, 300)) for c in (1, 8)}
+        latency = wrk_levels(url, "search", [{"text": t, "k": 10} for t in query_texts], opts.work, opts.seconds)
         liked = libraries(models.root, 20, LIBRARY)  # ids only: nothing to encode
-        recommend = {f"c{c}": asyncio.run(recommend_load(url, liked, c, opts.requests, 300)) for c in (1, 8)}
+        recommend = wrk_levels(url, "recommend", [{"like": ids, "k": 10} for ids in liked], opts.work, opts.seconds)
         rss_after = memory_mb(proc.pid)
     finally:
         proc.terminate()
@@ -168,6 +177,7 @@ def main() -> None:
     index_bytes = sizes["index.faiss"] + sizes.get("vectors_f16.npy", 0)
     result = {
         "benchmark": "scale",
+        "load_generator": wrk_version(),
         "corpus": {
             "vectors": opts.size,
             "synthetic": True,

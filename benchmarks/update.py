@@ -57,10 +57,11 @@ FIELD = "title_abstract"
 def copy_bundle(models: ModelFolders, dest: ModelFolders) -> None:
     """The served bundle and the base it grows from, as files of their own (the run's are left untouched)."""
     for source in (
-        *(models.served_onnx, models.classifier, models.lexical, models.recommend),
+        *(models.served_onnx, models.openvino, models.classifier, models.lexical, models.recommend),
         *(models.base_index, models.served_index),
     ):
-        shutil.copytree(source, dest.root / models.name_of(source))
+        if source.is_dir():  # a pipeline without export_openvino has no models/openvino
+            shutil.copytree(source, dest.root / models.name_of(source))
     shutil.copy(models.manifest, dest.manifest)
 
 

@@ -67,7 +67,7 @@ def test_model_scale_benchmark(pipeline_repo: Path, tiny_mpnet: Path, tmp_path: 
 def test_peer_benchmark_installs_infinity_and_drives_both_servers(pipeline_repo: Path, tmp_path: Path, wrk) -> None:
     """infinity-emb in a venv of its own (pip, on the first run), both servers on loopback, the same texts."""
     args = ["--models", str(pipeline_repo / "models"), "--venv", str(tmp_path / "peer-venv")]
-    result = bench("benchmarks.peer", args, tmp_path)
+    result = bench("benchmarks.peer", args, tmp_path, f"peer_{isa_name(cpu_isa())}")
     assert set(result["servers"]) == {"app_int8", "infinity_int8", "infinity_int8_per_channel"}
     for server in result["servers"].values():
         assert all(server[m]["errors"] == 0 and server[m]["rps"] > 0 for m in ("c1", "c8", "batch32_c2"))
@@ -76,6 +76,8 @@ def test_peer_benchmark_installs_infinity_and_drives_both_servers(pipeline_repo:
     found = result["ratios"]["int8"]["batch32_texts_per_s"]
     assert 0 < found["min"] <= found["median"] <= found["max"]
     assert result["load_generator"].startswith("wrk") and set(result["goals_met"]) >= {"int8_c8_rps", "int8_c8_p99"}
+    assert result["servers"]["app_int8"]["encoder_runtime"] in {"onnxruntime", "openvino"}
+    assert result["settings"]["app"]["threads"] == result["settings"]["infinity"]["threads"] == 0
 
 
 def test_serve_benchmark(pipeline_repo: Path, tmp_path: Path, wrk) -> None:
@@ -125,7 +127,7 @@ def test_index_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     assert set(result["indexes"]) >= {"flat", "hnsw_m32_ef128", "ivf_nprobe16"}
 
 
-def test_scale_benchmark_then_the_update_benchmark_on_its_index(pipeline_repo: Path, tmp_path: Path) -> None:
+def test_scale_benchmark_then_the_update_benchmark_on_its_index(pipeline_repo: Path, tmp_path: Path, wrk) -> None:
     scale_work = tmp_path / "work"
     result = bench("benchmarks.scale", ["--pipeline", str(pipeline_repo), "--work", str(scale_work)], tmp_path)
     assert result["corpus"]["synthetic"] and result["corpus"]["vectors"] == 20_000
