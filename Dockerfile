@@ -13,7 +13,7 @@ RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 # every version and hash from the lock (`make lock`); then the project itself, resolving nothing. SERVE_LOCK=
-# requirements/serve-openvino.txt adds OpenVINO, the second int8 runtime (about 180 MB installed)
+# requirements/serve-openvino.txt adds OpenVINO, the second int8 runtime (the image grows by about 185 MB)
 ARG SERVE_LOCK=requirements/serve.txt
 COPY ${SERVE_LOCK} requirements/serve.txt
 RUN pip install --no-compile --require-hashes --no-deps -r requirements/serve.txt

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -37,12 +38,18 @@ def image(pipeline_repo: Path):
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    tag = f"arxiv-embed-test:{uuid.uuid4().hex[:8]}"
-    base = os.environ.get("ARXIV_EMBED_BASE_IMAGE")
-    build_args = ["--build-arg", f"BASE_IMAGE={base}"] if base else []
-    run(["docker", "build", "--network", "host", "-t", tag, *build_args, "."], pipeline_repo, timeout=900)
+    tag = build_image(pipeline_repo)
     yield tag
     subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
+
+
+def build_image(repo: Path, *build_args: str) -> str:
+    """`docker build` of `repo` on the CI's base image where it has one; returns the new tag."""
+    tag = f"arxiv-embed-test:{uuid.uuid4().hex[:8]}"
+    base = os.environ.get("ARXIV_EMBED_BASE_IMAGE")
+    args = [*build_args, *(["--build-arg", f"BASE_IMAGE={base}"] if base else [])]
+    run(["docker", "build", "--network", "host", "-t", tag, *args, "."], repo, timeout=900)
+    return tag
 
 
 def test_image_is_small_and_torch_free(image: str) -> None:
@@ -136,3 +143,24 @@ def test_a_saved_library_lives_in_the_data_volume_across_a_restart(
     wait_for_http(f"{base}/ready", 90, lambda: None)
     owner = {"Authorization": f"Bearer {made.json()['owner_secret']}"}
     assert httpx.get(f"{base}/libraries/{made.json()['id']}", headers=owner, timeout=10).status_code == 200
+
+
+def test_the_openvino_image_runs_int8_on_the_runtime_chosen_for_this_cpu(
+    container: tuple[str, int, str], pipeline_repo: Path
+) -> None:
+    """`make image SERVE_LOCK=requirements/serve-openvino.txt` adds OpenVINO: on the pipeline's CPU its server takes
+    the pipeline's choice; the default image, without OpenVINO, runs onnxruntime."""
+    chosen = json.loads((pipeline_repo / "models/openvino/runtime.json").read_text())["chosen"]
+    tag = build_image(pipeline_repo, "--build-arg", "SERVE_LOCK=requirements/serve-openvino.txt")
+    port, name = free_port(), f"arxiv-embed-test-{uuid.uuid4().hex[:8]}"
+    try:
+        run(["docker", "run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8000", tag], Path.cwd())
+        wait_for_http(f"http://127.0.0.1:{port}/ready", 90, lambda: None)
+        ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=10).json()
+    finally:
+        subprocess.run(["docker", "rm", "-f", "-v", name], capture_output=True)
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
+    assert (ready["encoder_runtime"], ready["runtime_choice"]["chosen_by"]) == (chosen, "export")
+    default = httpx.get(f"{container[0]}/ready", timeout=10).json()
+    expected = ("onnxruntime", "export" if chosen == "onnxruntime" else "default")
+    assert (default["encoder_runtime"], default["runtime_choice"]["chosen_by"]) == expected
