@@ -46,9 +46,11 @@ def quantize(served: Path, texts: list[str], target: Path) -> None:
     ov.save_model(quantized, str(target / OPENVINO_INT8_FILES[0]), compress_to_fp16=False)
 
 
-def check_openvino(served: Path, target: Path, texts: list[str], labels, cfg: OnnxConfig) -> dict:
-    """OpenVINO's int8 graph in `target` against the served fp32 graph on the parity papers; raises below a bar."""
-    reference = OnnxEncoder(served, "fp32").encode(texts)
+def check_openvino(
+    served: Path, target: Path, texts: list[str], reference: np.ndarray, labels, cfg: OnnxConfig
+) -> dict:
+    """OpenVINO's int8 graph in `target` against the served fp32 graph's `reference` vectors of the parity papers;
+    raises below a bar."""
     vectors = OnnxEncoder(served, "int8", runtime="openvino", graph_folder=target).encode(texts)
     names, fix = ("fp32", "openvino_int8"), "raise openvino.calibration_texts"
     found, p10 = check_int8(reference, vectors, labels, cfg, names, fix)
@@ -66,10 +68,6 @@ class Timing:
 
     texts: list[str]
     reference: np.ndarray
-
-    @classmethod
-    def of(cls, served: Path, texts: list[str]) -> Timing:
-        return cls(texts, OnnxEncoder(served, "fp32").encode(texts))
 
     def save(self, target: Path) -> None:
         np.savez(target / CALIBRATION_FILE, texts=np.asarray(self.texts), reference=self.reference)
