@@ -30,8 +30,8 @@ from arxiv_embed.encode.onnx_encoder import (
     OnnxEncoder,
 )
 from arxiv_embed.encode.parity_report import ParityReport
-from arxiv_embed.encode.runtime_choice import CALIBRATION_FILE, RuntimeChoice, choose_runtime
-from arxiv_embed.encode.runtimes import DEFAULT_RUNTIME, OPENVINO_INT8_FILES, runtime_of
+from arxiv_embed.encode.runtime_choice import CALIBRATION_FILE, RuntimeChoice, RuntimeChoices, choose_runtime
+from arxiv_embed.encode.runtimes import DEFAULT_RUNTIME, OPENVINO_INT8_FILES, graph_folders, runtime_of
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.hashing import sha256
 from arxiv_embed.layout import ModelFolders
@@ -52,7 +52,7 @@ class BundleError(PipelineError):
 @dataclass(frozen=True)
 class LoadOptions:
     """How the server runs a bundle: `variant` None encodes queries with the graph that encoded the corpus;
-    `runtime` "auto" runs int8 on the runtime chosen for this CPU (`runtime_choice`)."""
+    `runtime` "auto" runs the graph on the runtime chosen for this CPU (`runtime_choice`)."""
 
     variant: str | None = None
     threads: int = 0
@@ -75,34 +75,33 @@ def served_files(models: ModelFolders) -> list[Path]:
 
 def optional_files(models: ModelFolders) -> list[Path]:
     """Files a bundle carries when its pipeline made them: the rerank vectors, OpenVINO's int8 graph."""
-    openvino = (*OPENVINO_INT8_FILES, RuntimeChoice.FILE, CALIBRATION_FILE)
+    openvino = (*OPENVINO_INT8_FILES, RuntimeChoices.FILE, CALIBRATION_FILE)
     return [models.served_index / RERANK_FILE, *(models.openvino / name for name in openvino)]
 
 
-def runtime_graphs(models: ModelFolders) -> dict[str, Path]:
-    """Where each runtime's int8 graph is."""
-    return {"onnxruntime": models.served_onnx, "openvino": models.openvino}
+def runtime_graphs(models: ModelFolders, variant: str) -> dict[str, Path]:
+    """Where each runtime's graph of `variant` is."""
+    return graph_folders(variant, models.served_onnx, {"openvino": models.openvino})
 
 
 def served_runtime(models: ModelFolders, variant: str, options: LoadOptions) -> RuntimeChoice | None:
-    """How the int8 graph is run: the runtime named in `options`, else the one chosen for this CPU; None for
-    fp32 and for a bundle without a choice (onnxruntime runs both)."""
-    recorded = RuntimeChoice.load(models.openvino) if (models.openvino / RuntimeChoice.FILE).is_file() else None
+    """How the variant's graph is run: the runtime named in `options`, else the one chosen for this CPU; None for
+    a bundle without a choice (onnxruntime runs both variants)."""
+    choices = models.openvino / RuntimeChoices.FILE
+    recorded = RuntimeChoices.load(models.openvino).variants.get(variant) if choices.is_file() else None
     if options.runtime != "auto":
         try:
-            files = runtime_of(options.runtime).files
+            runtime_of(options.runtime)
         except ValueError as err:
             raise BundleError(str(err)) from None
-        if variant not in files or (options.runtime != DEFAULT_RUNTIME and recorded is None):
-            raise BundleError(f"this bundle has no {variant} graph for the runtime {options.runtime!r}")
-        setting = {"chosen": options.runtime, "chosen_by": "setting"}
-        return recorded.model_copy(update=setting) if recorded and variant == "int8" else None
-    if variant != "int8" or recorded is None:
+        if options.runtime != DEFAULT_RUNTIME and recorded is None:
+            raise BundleError(f"the runtime {options.runtime!r} needs export_openvino's output; this bundle lacks it")
+        return recorded.model_copy(update={"chosen": options.runtime, "chosen_by": "setting"}) if recorded else None
+    if recorded is None:
         return None
     calibration = models.openvino / CALIBRATION_FILE
-    graphs = runtime_graphs(models)
     encoder = {"threads": options.threads, "max_tokens": options.max_tokens}
-    return choose_runtime(recorded, models.served_onnx, graphs, calibration, **encoder)
+    return choose_runtime(recorded, models.served_onnx, runtime_graphs(models, variant), calibration, **encoder)
 
 
 def served_graph(manifest: Manifest, models: ModelFolders) -> str:
@@ -193,7 +192,7 @@ class Bundle:
     papers: PaperStore
     searcher: Searcher  # every search mode over `index` and the lexical postings
     recommend: RecommendSpec  # the method chosen on val for readers' libraries
-    runtime: RuntimeChoice | None = None  # how int8 is run on this CPU; None: onnxruntime
+    runtime: RuntimeChoice | None = None  # how the graph is run on this CPU; None: onnxruntime
 
 
 def first_problem(err: ValidationError) -> str:
@@ -268,7 +267,7 @@ def load_bundle(folder: str | os.PathLike, options: LoadOptions = LoadOptions())
         options.max_tokens,
         options.spinning,
         name,
-        runtime_graphs(models)[name],
+        runtime_graphs(models, variant)[name],
     )
     classifier = HybridClassifier.load(models.classifier)
     index = VectorIndex(models.served_index)

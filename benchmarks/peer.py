@@ -260,7 +260,7 @@ def server_settings() -> dict:
     """How each server ran: the same thread budget (every core: neither sets a thread count), each its own
     batching."""
     app = {name: Settings.model_fields[name].default for name in ("threads", "spinning", "max_tokens", "batch_wait_ms")}
-    app["int8_runtime"] = "auto (the servers' encoder_runtime says which ran)"
+    app["runtime"] = "auto (the servers' encoder_runtime says which ran)"
     infinity = {"engine": "optimum (onnxruntime)", "batch_size": BATCH, "threads": 0, "pooling": "mean"}
     return {"threads_note": "0: the runtime's default, every core", "app": app, "infinity": infinity}
 

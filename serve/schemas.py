@@ -379,9 +379,9 @@ class Ready(EngineAnswer):
     onnx_variant: str
     encoder_runtime: str = Field(description="what runs the encoder's graph: `onnxruntime` or `openvino`")
     runtime_choice: RuntimeChoice | None = Field(
-        description="how the int8 graph's runtime was chosen (`export`: measured on this CPU by the pipeline; "
-        "`start`: measured at start on a CPU unlike the pipeline's; `setting`: ARXIV_EMBED_RUNTIME), with each "
-        "runtime's texts/s and cosine to fp32; null for fp32 or a bundle without OpenVINO's graph"
+        description="how the graph's runtime was chosen (`export`: measured on this CPU by the pipeline; "
+        "`start`: measured at start on a CPU unlike the pipeline's; `setting`: ARXIV_EMBED_RUNTIME; `default`: the "
+        "one installed), with each runtime's texts/s and cosine to fp32; null for a bundle without a choice"
     )
     index_type: str
     index_size: int = Field(description="vectors in the index, withdrawn and replaced papers included")

@@ -23,8 +23,9 @@ class Settings(BaseSettings):
     )
     runtime: str = Field(
         "auto",
-        description="what runs int8: `onnxruntime`, `openvino` (the `openvino` extra), or `auto`: the fastest "
-        "installed one that held the parity bar, as the pipeline measured it on the same CPU, else measured at start",
+        description="what runs the encoder's graph: `onnxruntime`, `openvino` (the `openvino` extra), or `auto`: the "
+        "fastest installed one that held the variant's parity bar, as the pipeline measured it on the same CPU, else "
+        "measured at start",
     )
     threads: int = Field(0, description="the encoder's threads (onnxruntime intra-op, OpenVINO); 0: every core")
     spinning: bool = Field(

@@ -150,7 +150,7 @@ def test_the_openvino_image_runs_int8_on_the_runtime_chosen_for_this_cpu(
 ) -> None:
     """`make image SERVE_LOCK=requirements/serve-openvino.txt` adds OpenVINO: on the pipeline's CPU its server takes
     the pipeline's choice; the default image, without OpenVINO, runs onnxruntime."""
-    chosen = json.loads((pipeline_repo / "models/openvino/runtime.json").read_text())["chosen"]
+    chosen = json.loads((pipeline_repo / "models/openvino/runtime.json").read_text())["variants"]["int8"]["chosen"]
     tag = build_image(pipeline_repo, "--build-arg", "SERVE_LOCK=requirements/serve-openvino.txt")
     port, name = free_port(), f"arxiv-embed-test-{uuid.uuid4().hex[:8]}"
     try:

@@ -1,10 +1,11 @@
-"""The int8 graph on each runtime: OpenVINO's graph (stage export_openvino) holds the parity bar against the served
-fp32 graph, the server runs int8 on the runtime chosen for its CPU, times the runtimes itself on another CPU, and
-ARXIV_EMBED_RUNTIME overrides the choice."""
+"""Each variant's graph on each runtime: OpenVINO's int8 graph (stage export_openvino) holds the parity bar against
+the served fp32 graph, OpenVINO runs the served fp32 graph in f32, the server runs each variant on the runtime chosen
+for its CPU, times the runtimes itself on another CPU, and ARXIV_EMBED_RUNTIME overrides the choice."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from arxiv_embed.bundle import BundleError, LoadOptions, load_bundle, runtime_graphs
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.encode.onnx_encoder import OnnxEncoder
-from arxiv_embed.encode.runtime_choice import CALIBRATION_FILE, RuntimeChoice, choose_runtime, fastest
+from arxiv_embed.encode.runtime_choice import RuntimeChoices, choose_runtime, fastest
 from arxiv_embed.encode.runtimes import RUNTIMES
 from arxiv_embed.layout import ModelFolders
 from arxiv_embed.machine import cpu_isa
@@ -30,34 +31,45 @@ def bundle_dir(pipeline_repo: Path) -> Path:
     return pipeline_repo / "models/bundle"
 
 
-def test_openvino_int8_holds_the_parity_bar(pipeline_repo: Path, test_papers: pd.DataFrame) -> None:
+def test_openvino_holds_the_parity_bars(pipeline_repo: Path, test_papers: pd.DataFrame) -> None:
     served, openvino = pipeline_repo / "models/adapter/onnx", pipeline_repo / "models/openvino"
     texts = build_texts(test_papers["title"], test_papers["abstract"], "title_abstract")
     fp32 = OnnxEncoder(served, "fp32").encode(texts)
     int8 = OnnxEncoder(served, "int8", runtime="openvino", graph_folder=openvino).encode(texts)
     assert cosines(fp32, int8)["mean_cosine"] >= 0.99
-    choice, measured = (
-        RuntimeChoice.load(openvino),
-        json.loads((pipeline_repo / "metrics/export_openvino.json").read_text()),
-    )
-    assert set(choice.trials) == set(RUNTIMES) and choice.chosen == fastest(choice.trials) == measured["int8_runtime"]
-    assert choice.chosen_by == "export" and choice.cpu == cpu_isa() == measured["cpu"]
+    fp32_openvino = OnnxEncoder(served, "fp32", runtime="openvino")  # the served ONNX graph, read by OpenVINO
+    assert fp32_openvino.graph.precision == "f32" and cosines(fp32, fp32_openvino.encode(texts))["min_cosine"] >= 0.999
+    recorded = RuntimeChoices.load(openvino).variants
+    measured = json.loads((pipeline_repo / "metrics/export_openvino.json").read_text())
+    assert set(recorded) == set(measured["runtimes"]) == {"fp32", "int8"}
+    for variant, choice in recorded.items():
+        assert set(choice.trials) == set(RUNTIMES) and choice.chosen == fastest(choice.trials)
+        assert choice.chosen == measured["runtimes"][variant]["chosen"] and choice.variant == variant
+        assert choice.chosen_by == "export" and choice.cpu == cpu_isa() == measured["cpu"]
+    assert recorded["fp32"].trials["onnxruntime"].min_cosine == 1.0  # the reference itself
 
 
-def test_unknown_runtimes_and_missing_graphs_are_refused(bundle_dir: Path) -> None:
+def test_unknown_runtimes_and_missing_graphs_are_refused(bundle_dir: Path, tmp_path: Path) -> None:
     served = bundle_dir / "adapter/onnx"
     with pytest.raises(ValueError, match="unknown runtime 'tvm'; expected one of onnxruntime, openvino"):
         OnnxEncoder(served, "int8", runtime="tvm")
-    with pytest.raises(ValueError, match="runtime 'openvino' has no fp32 graph; expected one of int8"):
-        OnnxEncoder(served, "fp32", runtime="openvino", graph_folder=bundle_dir / "openvino")
-    with pytest.raises(BundleError, match="this bundle has no fp32 graph for the runtime 'openvino'"):
-        load_bundle(bundle_dir, LoadOptions(variant="fp32", runtime="openvino"))
+    with pytest.raises(ValueError, match="unknown ONNX variant 'bf16'; expected one of fp32, int8"):
+        OnnxEncoder(served, "bf16", runtime="openvino")
+    without_choice = tmp_path / "bundle"
+    shutil.copytree(bundle_dir, without_choice)
+    shutil.rmtree(without_choice / "openvino")  # as a pipeline without export_openvino builds it
+    manifest = json.loads((without_choice / "manifest.json").read_text())
+    manifest["files"] = {name: sha for name, sha in manifest["files"].items() if not name.startswith("openvino/")}
+    (without_choice / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="'openvino' needs export_openvino's output; this bundle lacks it"):
+        load_bundle(without_choice, LoadOptions(runtime="openvino"))
 
 
-def test_another_cpu_times_the_installed_runtimes_at_start(bundle_dir: Path) -> None:
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
+def test_another_cpu_times_the_installed_runtimes_at_start(bundle_dir: Path, variant: str) -> None:
     models = ModelFolders(bundle_dir)
-    recorded = RuntimeChoice.load(models.openvino)
-    calibration, graphs = models.openvino / CALIBRATION_FILE, runtime_graphs(models)
+    recorded = RuntimeChoices.load(models.openvino).variants[variant]
+    calibration, graphs = models.openvino, runtime_graphs(models, variant)
     assert choose_runtime(recorded, models.served_onnx, graphs, calibration) is recorded  # the same CPU
     elsewhere = recorded.model_copy(update={"cpu": {**recorded.cpu, "model": "another CPU"}})
     chosen = choose_runtime(elsewhere, models.served_onnx, graphs, calibration)
@@ -70,7 +82,7 @@ def test_another_cpu_times_the_installed_runtimes_at_start(bundle_dir: Path) -> 
 
 @pytest.mark.parametrize("setting", ["auto", "onnxruntime", "openvino"])
 def test_ready_names_the_runtime_and_a_setting_overrides_the_choice(bundle_dir: Path, setting: str) -> None:
-    recorded = RuntimeChoice.load(bundle_dir / "openvino")
+    recorded = RuntimeChoices.load(bundle_dir / "openvino").variants["int8"]
     with TestClient(create_app(cfg=Settings(models_dir=str(bundle_dir), runtime=setting))) as client:
         ready = client.get("/ready").json()
         assert client.post("/search", json={"text": "neural networks", "k": 3}).status_code == 200
@@ -81,7 +93,9 @@ def test_ready_names_the_runtime_and_a_setting_overrides_the_choice(bundle_dir: 
     assert {"openvino/openvino_int8.xml", "openvino/runtime.json"} <= set(ready["artifact_hashes"])
 
 
-def test_fp32_runs_on_onnxruntime(bundle_dir: Path) -> None:
+def test_fp32_runs_on_the_runtime_chosen_for_it(bundle_dir: Path) -> None:
+    recorded = RuntimeChoices.load(bundle_dir / "openvino").variants["fp32"]
     with TestClient(create_app(cfg=Settings(models_dir=str(bundle_dir), onnx_variant="fp32"))) as client:
         ready = client.get("/ready").json()
-    assert (ready["onnx_variant"], ready["encoder_runtime"], ready["runtime_choice"]) == ("fp32", "onnxruntime", None)
+    assert (ready["onnx_variant"], ready["encoder_runtime"]) == ("fp32", recorded.chosen)
+    assert ready["runtime_choice"]["variant"] == "fp32" and ready["runtime_choice"]["bar"] == {"min_cosine": 0.999}

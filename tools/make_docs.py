@@ -26,7 +26,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from arxiv_embed.metrics import BOOTSTRAP_SAMPLES
 from serve.settings import Settings
 from tools.exp_table import table
-from tools.pipeline_graph import stages, upstream
+from tools.pipeline_graph import rerun_by, stages, upstream
 from tools.quickstart import curl_lines
 from tools.run_outputs import Files, Workspace
 
@@ -105,6 +105,11 @@ def curl(example: dict) -> str:
     return f"{command} -H 'content-type: application/json' -d '{body}'"
 
 
+def stage_seconds(metrics: dict[str, dict], names: list[str]) -> float:
+    """The default run's wall time of some stages: each one's `seconds` in its metrics file."""
+    return sum(metrics[name]["seconds"] for name in names if "seconds" in metrics.get(name, {}))
+
+
 def context(files: Files) -> dict[str, Any]:
     metrics = {Path(name).stem: json.loads(files.text(name)) for name in files.names("metrics", ".json")}
     shown = metrics.pop(EXPERIMENTS, [])
@@ -122,9 +127,8 @@ def context(files: Files) -> dict[str, Any]:
             (f"ARXIV_EMBED_{name.upper()}", field.default, field.description)
             for name, field in Settings.model_fields.items()
         ],
-        "run_seconds": sum(  # the default run's wall time: every stage's `seconds`, as the Results page adds them
-            metrics[name]["seconds"] for name in stages() if "seconds" in metrics.get(name, {})
-        ),
+        "run_seconds": stage_seconds(metrics, list(stages())),  # the default run's wall time, as Results adds it
+        "rerun_seconds": lambda name: stage_seconds(metrics, rerun_by(name)),  # a sweep over `name`'s params
         "quickstart_requests": list(curl_lines(8000).values()),  # as `make quickstart` prints them
     }
 

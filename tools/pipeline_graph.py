@@ -36,3 +36,14 @@ def upstream(name: str) -> list[str]:
     """The stages whose outs `name` reads, in dvc.yaml's order."""
     deps = stages()[name]["deps"]
     return [s for s, e in stages().items() if s != name and any(_feeds(o, d) for o in e["outs"] for d in deps)]
+
+
+def rerun_by(name: str) -> list[str]:
+    """`name` and every stage downstream of it, in dvc.yaml's order: what `dvc repro` reruns at most when `name`'s
+    params change."""
+    found, grown = {name}, True
+    while grown:
+        reached = {stage for stage in stages() if set(upstream(stage)) & found}
+        grown = not reached <= found
+        found |= reached
+    return [stage for stage in stages() if stage in found]

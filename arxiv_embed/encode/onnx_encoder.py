@@ -75,11 +75,8 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.tokenizer.enable_truncation(max_length=self.max_seq_length)
         self.tokenizer.no_padding()
-        files = runtime_of(runtime).files
-        if variant not in files:
-            raise ValueError(f"runtime {runtime!r} has no {variant} graph; expected one of {', '.join(files)}")
-        graph = Path(graph_folder or folder) / files[variant]
-        self.graph = RUNTIMES[runtime].open(graph, threads, spinning)
+        graph = Path(graph_folder or folder) / runtime_of(runtime).files[variant]
+        self.graph = RUNTIMES[runtime].open(graph, variant, threads, spinning)
         self.pad_id = int(self.config.get("pad_token_id", 0))
 
     def tokenize(self, texts: Sequence[str]) -> list[Encoding]:

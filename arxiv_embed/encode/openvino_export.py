@@ -1,16 +1,15 @@
-"""OpenVINO's int8 graph of the served encoder, and the runtime that serves int8 on this CPU.
+"""OpenVINO's int8 graph of the served encoder, and the runtime that serves each variant on this CPU.
 
 NNCF's post-training quantization of the served fp32 graph (the adapter appended), calibrated on training
 papers, saved as OpenVINO IR; weights of what stays in floating point are kept in fp32. It is held to the same
 bars as the exported int8 graph, against the served fp32 graph: mean cosine (`onnx.int8_min_mean_cosine`) and
-P@10 among the parity papers (`onnx.max_p10_drop`). Then every installed runtime's int8 graph is timed on this
-CPU and the fastest that holds the bar is recorded (`runtime_choice`), with the calibration set a server on
-another CPU times them on.
+P@10 among the parity papers (`onnx.max_p10_drop`). Then every installed runtime's fp32 and int8 graphs are timed
+on this CPU and, for each variant, the fastest that holds its bar (`onnx.min_cosine` for fp32, the int8 mean
+cosine for int8) is recorded (`runtime_choice`), with the calibration set a server on another CPU times them on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +17,15 @@ import numpy as np
 from arxiv_embed.encode.onnx_encoder import MODEL_FILES, OnnxEncoder
 from arxiv_embed.encode.onnx_export import OnnxConfig
 from arxiv_embed.encode.parity import check_int8
-from arxiv_embed.encode.runtime_choice import CALIBRATION_FILE, RuntimeChoice, fastest, measure_runtimes
-from arxiv_embed.encode.runtimes import OPENVINO_INT8_FILES
+from arxiv_embed.encode.runtime_choice import (
+    Bar,
+    Calibration,
+    RuntimeChoice,
+    RuntimeChoices,
+    fastest,
+    measure_runtimes,
+)
+from arxiv_embed.encode.runtimes import OPENVINO_INT8_FILES, graph_folders
 from arxiv_embed.machine import cpu_isa
 from arxiv_embed.params import Count, params_section
 
@@ -62,24 +68,23 @@ def check_openvino(
     }
 
 
-@dataclass(frozen=True)
-class Timing:
-    """What the runtimes are timed on: texts, and the served fp32 graph's vectors of them."""
-
-    texts: list[str]
-    reference: np.ndarray
-
-    def save(self, target: Path) -> None:
-        np.savez(target / CALIBRATION_FILE, texts=np.asarray(self.texts), reference=self.reference)
+def bars(cfg: OnnxConfig) -> dict[str, Bar]:
+    """What each variant's graph must hold against the served fp32 graph on any runtime: the export's bars."""
+    return {"fp32": {"min_cosine": cfg.min_cosine}, "int8": {"mean_cosine": cfg.int8_min_mean_cosine}}
 
 
-def record_choice(served: Path, target: Path, timing: Timing, min_mean_cosine: float) -> RuntimeChoice:
-    """Every installed runtime's int8 graph timed on this CPU; the fastest that holds the bar, saved in `target`."""
-    graphs = {"onnxruntime": served, "openvino": target}
-    trials = measure_runtimes(served, graphs, timing.texts, timing.reference, min_mean_cosine)
-    choice = RuntimeChoice(
-        cpu=cpu_isa(), texts=len(timing.texts), min_mean_cosine=min_mean_cosine, trials=trials, chosen=fastest(trials)
-    )
-    timing.save(target)
-    choice.save(target)
-    return choice
+def record_choice(served: Path, target: Path, calibration: Calibration, cfg: OnnxConfig) -> RuntimeChoices:
+    """Every installed runtime's graph of each variant timed on this CPU; the fastest that holds the variant's bar,
+    saved in `target` (which holds OpenVINO's int8 graph)."""
+    choices = {}
+    for variant, bar in bars(cfg).items():
+        graphs = graph_folders(variant, served, {"openvino": target})
+        trials = measure_runtimes(served, graphs, variant, calibration, bar)
+        texts = len(calibration.texts)
+        choices[variant] = RuntimeChoice(
+            variant=variant, cpu=cpu_isa(), texts=texts, bar=bar, trials=trials, chosen=fastest(trials)
+        )
+    calibration.save(target)
+    recorded = RuntimeChoices(variants=choices)
+    recorded.save(target)
+    return recorded

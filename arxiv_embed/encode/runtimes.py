@@ -2,9 +2,9 @@
 
 Each is one entry of `RUNTIMES`: which graph file it runs for each variant and how it opens one. Both take the
 same feeds (token ids, mask, type ids) and return the graph's pooled, normalised vectors, so `OnnxEncoder`
-tokenizes and batches the same way whichever runs the graph. OpenVINO runs only int8, from a graph of its own
-(NNCF's quantization of the served fp32 graph, `openvino_export`), with what stays in floating point in bf16
-where the CPU has bf16 (OpenVINO's default there) and f32 elsewhere.
+tokenizes and batches the same way whichever runs the graph. OpenVINO reads the served fp32 ONNX graph itself and
+runs it in f32; its int8 graph is its own (NNCF's quantization of the served fp32 graph, `openvino_export`), with
+what stays in floating point in bf16 where the CPU has bf16 (OpenVINO's default there) and f32 elsewhere.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ class GraphRunner(Protocol):
 
 class OrtRunner:
     """An onnxruntime session; `spinning=False` puts its idle intra-op threads to sleep instead of busy-waiting
-    for the next call: on a few cores a spinning thread takes the cycles that the server's own threads need."""
+    for the next call: on a few cores a spinning thread takes the cycles that the server's own threads need.
+    Each variant is a graph file of its own, so `variant` has nothing to set."""
 
-    def __init__(self, graph: Path, threads: int, spinning: bool) -> None:
+    def __init__(self, graph: Path, variant: str, threads: int, spinning: bool) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -50,12 +51,15 @@ class OrtRunner:
 
 class OpenVinoRunner:
     """An OpenVINO compiled model, with one infer request per calling thread (a request is not thread-safe;
-    its `infer` releases the GIL). OpenVINO's threads do not spin, so `spinning` has nothing to set."""
+    its `infer` releases the GIL). OpenVINO's threads do not spin, so `spinning` has nothing to set. The fp32
+    graph runs in f32, as its name says, where OpenVINO would otherwise choose bf16 on a CPU that has it."""
 
-    def __init__(self, graph: Path, threads: int, spinning: bool) -> None:
+    def __init__(self, graph: Path, variant: str, threads: int, spinning: bool) -> None:
         import openvino as ov
 
         config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY"}
+        if variant == "fp32":
+            config["INFERENCE_PRECISION_HINT"] = "f32"
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         core = ov.Core()
@@ -73,11 +77,14 @@ class OpenVinoRunner:
 
 @dataclass(frozen=True)
 class Runtime:
-    """A runtime's graph file per variant, the package it needs, and how it opens a graph."""
+    """A runtime's graph file per variant (every runtime runs both), the package it needs, how it opens a graph,
+    and which variants' graphs its own export writes (in a folder of its own; the others are the served folder's
+    ONNX graphs)."""
 
     files: dict[str, str]
     package: str
-    open: Callable[[Path, int, bool], GraphRunner]  # (graph, threads, spinning)
+    open: Callable[[Path, str, int, bool], GraphRunner]  # (graph, variant, threads, spinning)
+    own: tuple[str, ...] = ()
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.package) is not None
@@ -87,7 +94,7 @@ OPENVINO_INT8_FILES = ("openvino_int8.xml", "openvino_int8.bin")  # the IR: grap
 
 RUNTIMES: dict[str, Runtime] = {
     "onnxruntime": Runtime({"fp32": "model.onnx", "int8": "model_int8.onnx"}, "onnxruntime", OrtRunner),
-    "openvino": Runtime({"int8": OPENVINO_INT8_FILES[0]}, "openvino", OpenVinoRunner),
+    "openvino": Runtime({"fp32": "model.onnx", "int8": OPENVINO_INT8_FILES[0]}, "openvino", OpenVinoRunner, ("int8",)),
 }
 DEFAULT_RUNTIME = "onnxruntime"
 
@@ -100,3 +107,13 @@ def runtime_of(name: str) -> Runtime:
     if not runtime.installed():
         raise ValueError(f"runtime {name!r} needs the package {runtime.package!r}: pip install 'arxiv-embed[{name}]'")
     return runtime
+
+
+def graph_folders(variant: str, served: Path, own: dict[str, Path]) -> dict[str, Path]:
+    """Where each runtime's `variant` graph is: the runtime's own folder (`own[name]`) for a graph its export
+    wrote, the served folder otherwise."""
+    return {
+        name: own[name] if variant in runtime.own else served
+        for name, runtime in RUNTIMES.items()
+        if variant in runtime.files
+    }

@@ -80,7 +80,7 @@ class Description:
     model_name: str
     onnx_variant: str
     encoder_runtime: str  # what runs the graph: onnxruntime or openvino
-    runtime_choice: RuntimeChoice | None  # how the int8 runtime was chosen, and the trials behind it
+    runtime_choice: RuntimeChoice | None  # how the runtime was chosen, and the trials behind it
     index_type: str
     index_size: int
     corpus_size: int
