@@ -1,10 +1,12 @@
-"""The encoder's thread settings on the CPU at hand: onnxruntime's intra-op threads, and whether idle ones spin.
+"""The encoder's runtime and thread settings on the CPU at hand: each installed runtime's threads, and whether
+onnxruntime's idle threads spin.
 
 A spinning thread busy-waits for the next call instead of sleeping; on a machine of few cores it may take the
-cycles that the server's own threads need (tokenizing, search, the answer). One `python -m serve` per setting (the
-int8 graph), `/search` with real abstracts from wrk at concurrency 1 and 8, the settings measured in interleaved
-rounds (benchmarks/wrk.py). Reports each setting's requests/s and p50/p99 with their spread, and the setting that
-serves concurrency 8 fastest; kept as metrics/bench_threads_<isa>.json, one file per kind of CPU.
+cycles that the server's own threads need (tokenizing, search, the answer). OpenVINO's threads do not spin. One
+`python -m serve` per setting (the int8 graph), `/search` with real abstracts from wrk at concurrency 1 and 8, the
+settings measured in interleaved rounds (benchmarks/wrk.py). Reports each setting's requests/s and p50/p99 with their
+spread, and the setting that serves concurrency 8 fastest; kept as metrics/bench_threads_<isa>.json, one file per
+kind of CPU.
 
     python -m benchmarks.threads            # needs models/ from `dvc repro`
     python -m benchmarks.threads --tiny     # one short round, to check it still runs
@@ -16,6 +18,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from arxiv_embed.encode.runtimes import RUNTIMES
 from arxiv_embed.layout import LAYOUT
 from benchmarks.common import report
 from benchmarks.http_load import ROUTES
@@ -24,15 +27,21 @@ from serve.settings import Settings
 from tools.processes import start_server
 from tools.sample import real_papers
 
-SETTINGS = {  # name -> the server's environment
-    f"threads_{threads or 'all'}_{'spinning' if spinning else 'sleeping'}": {
-        "ARXIV_EMBED_ONNX_VARIANT": "int8",
-        "ARXIV_EMBED_THREADS": str(threads),
-        "ARXIV_EMBED_SPINNING": str(spinning).lower(),
-    }
-    for threads in (0, 1)
-    for spinning in (True, False)
-}
+
+def settings() -> dict[str, dict[str, str]]:
+    """Each installed runtime's settings, by name: the server's environment."""
+    found = {}
+    for runtime in (name for name, entry in RUNTIMES.items() if entry.installed()):
+        for threads in (0, 1):
+            for spinning in (True, False) if RUNTIMES[runtime].spins else (None,):
+                name = f"{runtime}_{threads or 'all'}"
+                env = {"ARXIV_EMBED_ONNX_VARIANT": "int8", "ARXIV_EMBED_RUNTIME": runtime}
+                env["ARXIV_EMBED_THREADS"] = str(threads)
+                if spinning is not None:
+                    name += "_spinning" if spinning else "_sleeping"
+                    env["ARXIV_EMBED_SPINNING"] = str(spinning).lower()
+                found[name] = env
+    return found
 
 
 def main() -> None:
@@ -56,17 +65,18 @@ def main() -> None:
 
             return Server(lambda: start_server(["-m", "serve"], opts.models, env), measure)
 
-        found = interleaved({name: server(env) for name, env in SETTINGS.items()}, rounds)
+        tried = settings()
+        found = interleaved({name: server(env) for name, env in tried.items()}, rounds)
     summary = {name: {level: summarize([r[level] for r in runs]) for level in runs[0]} for name, runs in found.items()}
     busiest = f"c{max(levels)}"
     result = {
-        "benchmark": "onnxruntime thread settings, serve /search (int8)",
+        "benchmark": "runtime and thread settings, serve /search (int8)",
         "load_generator": wrk_version(),
         "seconds_per_level": seconds,
         "rounds": rounds,
-        "settings": {name: {**SETTINGS[name], **summary[name]} for name in SETTINGS},
+        "settings": {name: {**tried[name], **summary[name]} for name in tried},
         "fastest_at": {busiest: max(summary, key=lambda name: summary[name][busiest]["rps"])},
-        "served_default": {name: Settings.model_fields[name].default for name in ("threads", "spinning")},
+        "served_default": {name: Settings.model_fields[name].default for name in ("runtime", "threads", "spinning")},
     }
     report("threads", result, opts.out, per_cpu=True)
 

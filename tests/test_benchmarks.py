@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from arxiv_embed.machine import cpu_isa, isa_name
-from benchmarks.threads import SETTINGS
+from benchmarks.threads import settings
 from tests.conftest import ROOT, TINY_MPNET_WIDTH, missing, run
 
 pytestmark = pytest.mark.e2e
@@ -89,12 +89,15 @@ def test_serve_benchmark(pipeline_repo: Path, tmp_path: Path, wrk) -> None:
 
 
 def test_threads_benchmark(pipeline_repo: Path, tmp_path: Path, wrk) -> None:
-    """Each onnxruntime thread setting served and measured; the file is named by the CPU's widest vector ISA."""
+    """Each installed runtime's thread settings served and measured; the file is named by the CPU's widest vector
+    ISA."""
     name = f"threads_{isa_name(cpu_isa())}"
     result = bench("benchmarks.threads", ["--models", str(pipeline_repo / "models")], tmp_path, name)
-    assert set(result["settings"]) == set(SETTINGS) and result["fastest_at"]["c2"] in SETTINGS
+    tried = settings()
+    assert {"onnxruntime_all_spinning", "onnxruntime_1_sleeping", "openvino_all", "openvino_1"} <= set(tried)
+    assert set(result["settings"]) == set(tried) and result["fastest_at"]["c2"] in tried
     assert all(s[c]["errors"] == 0 and s[c]["rps"] > 0 for s in result["settings"].values() for c in ("c1", "c2"))
-    assert result["served_default"] == {"threads": 0, "spinning": True}
+    assert result["served_default"] == {"runtime": "auto", "threads": 0, "spinning": True}
 
 
 def test_model_serving_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:

@@ -78,13 +78,14 @@ class OpenVinoRunner:
 @dataclass(frozen=True)
 class Runtime:
     """A runtime's graph file per variant (every runtime runs both), the package it needs, how it opens a graph,
-    and which variants' graphs its own export writes (in a folder of its own; the others are the served folder's
-    ONNX graphs)."""
+    which variants' graphs its own export writes (in a folder of its own; the others are the served folder's ONNX
+    graphs), and whether its idle threads can spin (the `spinning` setting)."""
 
     files: dict[str, str]
     package: str
     open: Callable[[Path, str, int, bool], GraphRunner]  # (graph, variant, threads, spinning)
     own: tuple[str, ...] = ()
+    spins: bool = False
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.package) is not None
@@ -93,7 +94,7 @@ class Runtime:
 OPENVINO_INT8_FILES = ("openvino_int8.xml", "openvino_int8.bin")  # the IR: graph, then weights
 
 RUNTIMES: dict[str, Runtime] = {
-    "onnxruntime": Runtime({"fp32": "model.onnx", "int8": "model_int8.onnx"}, "onnxruntime", OrtRunner),
+    "onnxruntime": Runtime({"fp32": "model.onnx", "int8": "model_int8.onnx"}, "onnxruntime", OrtRunner, spins=True),
     "openvino": Runtime({"fp32": "model.onnx", "int8": OPENVINO_INT8_FILES[0]}, "openvino", OpenVinoRunner, ("int8",)),
 }
 DEFAULT_RUNTIME = "onnxruntime"
