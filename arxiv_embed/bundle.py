@@ -31,7 +31,13 @@ from arxiv_embed.encode.onnx_encoder import (
 )
 from arxiv_embed.encode.parity_report import ParityReport
 from arxiv_embed.encode.runtime_choice import CALIBRATION_FILE, RuntimeChoice, RuntimeChoices, choose_runtime
-from arxiv_embed.encode.runtimes import DEFAULT_RUNTIME, OPENVINO_INT8_FILES, graph_folders, runtime_of
+from arxiv_embed.encode.runtimes import (
+    DEFAULT_RUNTIME,
+    OPENVINO_INT8_FILES,
+    UnreadableGraph,
+    graph_folders,
+    runtime_of,
+)
 from arxiv_embed.errors import PipelineError
 from arxiv_embed.hashing import sha256
 from arxiv_embed.layout import ModelFolders
@@ -99,9 +105,8 @@ def served_runtime(models: ModelFolders, variant: str, options: LoadOptions) -> 
         return recorded.model_copy(update={"chosen": options.runtime, "chosen_by": "setting"}) if recorded else None
     if recorded is None:
         return None
-    calibration = models.openvino / CALIBRATION_FILE
     encoder = {"threads": options.threads, "max_tokens": options.max_tokens}
-    return choose_runtime(recorded, models.served_onnx, runtime_graphs(models, variant), calibration, **encoder)
+    return choose_runtime(recorded, models.served_onnx, runtime_graphs(models, variant), models.openvino, **encoder)
 
 
 def served_graph(manifest: Manifest, models: ModelFolders) -> str:
@@ -252,6 +257,17 @@ def check_sizes(bundle: Bundle, models: ModelFolders) -> None:
             raise BundleError(f"{what} is {found} but the manifest says {expected}")
 
 
+def open_encoder(models: ModelFolders, variant: str, options: LoadOptions, runtime: str) -> OnnxEncoder:
+    """The query encoder: the variant's graph on `runtime`, which must be able to read it."""
+    graph = runtime_graphs(models, variant)[runtime]
+    try:
+        return OnnxEncoder(
+            models.served_onnx, variant, options.threads, options.max_tokens, options.spinning, runtime, graph
+        )
+    except UnreadableGraph as err:
+        raise BundleError(f"{err}; choose another runtime") from None
+
+
 def load_bundle(folder: str | os.PathLike, options: LoadOptions = LoadOptions()) -> Bundle:
     """Load and verify the bundle in `folder` (a bundle, or the pipeline's models/); raise BundleError naming
     the first problem found."""
@@ -260,15 +276,7 @@ def load_bundle(folder: str | os.PathLike, options: LoadOptions = LoadOptions())
     variant = query_variant(manifest, options.variant)
     runtime = served_runtime(models, variant, options)
     name = runtime.chosen if runtime else (DEFAULT_RUNTIME if options.runtime == "auto" else options.runtime)
-    encoder = OnnxEncoder(
-        models.served_onnx,
-        variant,
-        options.threads,
-        options.max_tokens,
-        options.spinning,
-        name,
-        runtime_graphs(models, variant)[name],
-    )
+    encoder = open_encoder(models, variant, options, name)
     classifier = HybridClassifier.load(models.classifier)
     index = VectorIndex(models.served_index)
     papers = PaperStore(models.served_index / PAPERS_FILE)

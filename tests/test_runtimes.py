@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from arxiv_embed.bundle import BundleError, LoadOptions, load_bundle, runtime_graphs
 from arxiv_embed.data.text import build_texts
 from arxiv_embed.encode.onnx_encoder import OnnxEncoder
-from arxiv_embed.encode.runtime_choice import RuntimeChoices, choose_runtime, fastest
-from arxiv_embed.encode.runtimes import RUNTIMES
+from arxiv_embed.encode.runtime_choice import Calibration, RuntimeChoices, choose_runtime, fastest, measure_runtimes
+from arxiv_embed.encode.runtimes import RUNTIMES, UnreadableGraph, graph_folders
 from arxiv_embed.layout import ModelFolders
 from arxiv_embed.machine import cpu_isa
 from arxiv_embed.metrics import cosines
@@ -63,6 +63,16 @@ def test_unknown_runtimes_and_missing_graphs_are_refused(bundle_dir: Path, tmp_p
     (without_choice / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="'openvino' needs export_openvino's output; this bundle lacks it"):
         load_bundle(without_choice, LoadOptions(runtime="openvino"))
+
+
+def test_a_graph_a_runtime_cannot_read_is_no_candidate(bundle_dir: Path, tmp_path: Path) -> None:
+    served = tmp_path / "onnx"
+    shutil.copytree(bundle_dir / "adapter/onnx", served)
+    shutil.copy(served / "model_int8.onnx", served / "model.onnx")  # onnxruntime's own operators, as a fused graph's
+    with pytest.raises(UnreadableGraph, match=r"OpenVINO cannot read .*model\.onnx: "):
+        OnnxEncoder(served, "fp32", runtime="openvino")
+    calibration, graphs = Calibration.load(bundle_dir / "openvino"), graph_folders("fp32", served, {})
+    assert set(measure_runtimes(served, graphs, "fp32", calibration, {"min_cosine": 0.0})) == {"onnxruntime"}
 
 
 @pytest.mark.parametrize("variant", ["fp32", "int8"])

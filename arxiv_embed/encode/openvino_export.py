@@ -76,13 +76,12 @@ def bars(cfg: OnnxConfig) -> dict[str, Bar]:
 def record_choice(served: Path, target: Path, calibration: Calibration, cfg: OnnxConfig) -> RuntimeChoices:
     """Every installed runtime's graph of each variant timed on this CPU; the fastest that holds the variant's bar,
     saved in `target` (which holds OpenVINO's int8 graph)."""
-    choices = {}
+    choices, cpu, texts = {}, cpu_isa(), len(calibration.texts)
     for variant, bar in bars(cfg).items():
         graphs = graph_folders(variant, served, {"openvino": target})
         trials = measure_runtimes(served, graphs, variant, calibration, bar)
-        texts = len(calibration.texts)
         choices[variant] = RuntimeChoice(
-            variant=variant, cpu=cpu_isa(), texts=texts, bar=bar, trials=trials, chosen=fastest(trials)
+            variant=variant, cpu=cpu, texts=texts, bar=bar, trials=trials, chosen=fastest(trials)
         )
     calibration.save(target)
     recorded = RuntimeChoices(variants=choices)

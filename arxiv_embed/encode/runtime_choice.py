@@ -19,7 +19,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from arxiv_embed.encode.onnx_encoder import OnnxEncoder
-from arxiv_embed.encode.runtimes import DEFAULT_RUNTIME, RUNTIMES
+from arxiv_embed.encode.runtimes import DEFAULT_RUNTIME, RUNTIMES, UnreadableGraph
 from arxiv_embed.machine import cpu_isa
 from arxiv_embed.metrics import cosines
 from arxiv_embed.spec_file import SpecFile
@@ -104,7 +104,11 @@ def measure_runtimes(
     trials = {}
     for name, runtime in RUNTIMES.items():
         if variant in runtime.files and runtime.installed() and name in graphs:
-            run = OnnxEncoder(served, variant, runtime=name, graph_folder=graphs[name], **encoder)
+            try:
+                run = OnnxEncoder(served, variant, runtime=name, graph_folder=graphs[name], **encoder)
+            except UnreadableGraph as err:
+                log.warning("%s: not a candidate for %s", err, variant)
+                continue
             trials[name] = time_runtime(run, calibration, bar)
             log.info("%s on %s: %s", variant, name, trials[name])
     return trials
@@ -117,11 +121,10 @@ def fastest(trials: dict[str, Trial]) -> str:
 
 
 def choose_runtime(
-    recorded: RuntimeChoice, served: Path, graphs: dict[str, Path], calibration: Path, **encoder
+    recorded: RuntimeChoice, served: Path, graphs: dict[str, Path], calibration_folder: Path, **encoder
 ) -> RuntimeChoice:
     """The recorded choice on the CPU it was made on (if that runtime is installed here); the one runtime
-    installed here, if only one is; otherwise a new choice, timed here on the calibration set in the folder
-    `calibration`."""
+    installed here, if only one is; otherwise a new choice, timed here on the calibration set."""
     cpu = cpu_isa()
     if recorded.cpu == cpu and RUNTIMES[recorded.chosen].installed():
         return recorded
@@ -129,6 +132,7 @@ def choose_runtime(
     if len(installed) == 1:
         return recorded.model_copy(update={"chosen": installed[0], "chosen_by": "default"})
     log.info("%s runtime chosen on %s, not on this CPU (%s): timing the runtimes", recorded.variant, recorded.cpu, cpu)
-    trials = measure_runtimes(served, graphs, recorded.variant, Calibration.load(calibration), recorded.bar, **encoder)
+    calibration = Calibration.load(calibration_folder)
+    trials = measure_runtimes(served, graphs, recorded.variant, calibration, recorded.bar, **encoder)
     update = {"cpu": cpu, "trials": trials, "chosen": fastest(trials), "chosen_by": "start"}
     return recorded.model_copy(update=update)

@@ -21,6 +21,11 @@ import numpy as np
 Feeds = dict[str, np.ndarray]
 
 
+class UnreadableGraph(ValueError):
+    """A runtime cannot run a graph: one built with another runtime's own operators (a graph fused by onnxruntime's
+    transformer optimizer, its int8 graph) is not a candidate for OpenVINO."""
+
+
 class GraphRunner(Protocol):
     """One opened graph: the inputs it declares, and its first output for some feeds (thread-safe)."""
 
@@ -63,7 +68,13 @@ class OpenVinoRunner:
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         core = ov.Core()
-        self.model = core.compile_model(core.read_model(str(graph)), "CPU", config)
+        try:
+            model = core.read_model(str(graph))
+        except RuntimeError as err:  # operators it cannot convert: the message ends with a summary, a line each
+            summary = [line.removeprefix("-- ") for line in str(err).partition("Summary:")[2].splitlines()]
+            reason = "; ".join(line for line in summary if line) or str(err).strip().splitlines()[-1]
+            raise UnreadableGraph(f"OpenVINO cannot read {graph}: {reason}") from None
+        self.model = core.compile_model(model, "CPU", config)
         self.input_names = {port.get_any_name() for port in self.model.inputs}
         self.precision = self.model.get_property("INFERENCE_PRECISION_HINT").get_type_name()  # bf16 or f32
         self._local = threading.local()
