@@ -1,9 +1,11 @@
 """Encoding benchmark: torch (sentence-transformers) vs the served ONNX graphs, and the choices behind them.
 
 Reports texts/s, cosine to torch (mean, min) and P@10 on the validation split for torch and the served fp32
-and int8 graphs (models/onnx), then measures what the export and the encoder chose among, on the same texts:
-the graph before and after ONNX Runtime's transformer fusions, int8 quantization settings (which ops, per
-channel or per tensor, reduced range), the token budget per onnxruntime call, and onnxruntime's thread count.
+and int8 graphs (models/onnx) on each installed runtime (OpenVINO's int8 graph quantized here as export_openvino
+quantizes, calibrated on as many training papers), then measures what the export and the encoder chose among, on
+the same texts: the graph before and after ONNX Runtime's transformer fusions, int8 quantization settings (which
+ops, per channel or per tensor, reduced range), the token budget per onnxruntime call, and onnxruntime's thread
+count.
 
     python -m benchmarks.encode          # 1,000 real titles + abstracts
     python -m benchmarks.encode --tiny   # 32 texts, to check it still runs
@@ -26,6 +28,9 @@ from sentence_transformers import SentenceTransformer
 from arxiv_embed.data.text import build_text, build_texts
 from arxiv_embed.encode.onnx_encoder import CONFIG_FILE, MODEL_FILES, TOKENIZER_FILE, OnnxEncoder
 from arxiv_embed.encode.onnx_export import OnnxConfig, QuantizeConfig, export_onnx, optimize_graph, quantize_int8
+from arxiv_embed.encode.openvino_export import OpenVinoConfig, quantize
+from arxiv_embed.encode.parity import parity_sample
+from arxiv_embed.encode.runtimes import RUNTIMES
 from arxiv_embed.layout import LAYOUT
 from arxiv_embed.metrics import leave_one_out_precision
 from arxiv_embed.params import load_params, section
@@ -84,6 +89,19 @@ def graph_folder(folder: Path, graph: Path) -> Path:
     return folder
 
 
+def openvino_encoders(onnx: Path, calibration: list[str], work: Path) -> dict[str, Encode]:
+    """OpenVINO on the fp32 graph (in f32) and on its own int8 graph of it; none where it is not installed."""
+    if not RUNTIMES["openvino"].installed():
+        return {}
+    target = work / "openvino"
+    target.mkdir()
+    quantize(onnx, calibration, target)
+    return {
+        "openvino_fp32": OnnxEncoder(onnx, "fp32", runtime="openvino").encode,
+        "openvino_int8": OnnxEncoder(onnx, "int8", runtime="openvino", graph_folder=target).encode,
+    }
+
+
 def measure_choices(model: SentenceTransformer, bench: Bench, onnx: Path, opset: int, work: Path) -> dict:
     """The fusion, quantization, token-budget and thread choices, each measured on the same texts."""
     unfused = work / "unfused"
@@ -109,6 +127,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=LAYOUT.models.root)
     parser.add_argument("--val", type=Path, default=LAYOUT.split("val"))
+    parser.add_argument("--train", type=Path, default=LAYOUT.split("train"), help="papers that calibrate OpenVINO")
     parser.add_argument("--texts", type=int, default=1000)
     parser.add_argument("--tiny", action="store_true")
     parser.add_argument("--out", type=Path, default=LAYOUT.metrics)
@@ -123,17 +142,20 @@ def main() -> None:
     torch_encode = lambda t: model.encode(t, batch_size=32, normalize_embeddings=True)  # noqa: E731
     reference, torch_speed = timed(torch_encode, texts)
     bench = Bench(texts, reference, val_texts, val["primary_category"])
-    encoders = {"torch_fp32": torch_encode}
-    for variant in MODEL_FILES:
-        encoders[f"onnx_{variant}"] = OnnxEncoder(opts.models / "onnx", variant).encode
-    results = {name: bench.row(encode) for name, encode in encoders.items()}
+    params, onnx = load_params(), opts.models / "onnx"
+    calibration_texts = 32 if opts.tiny else section(params, "openvino", OpenVinoConfig).calibration_texts
+    calibration, _ = parity_sample(opts.train, calibration_texts, "title_abstract")
+    with tempfile.TemporaryDirectory(prefix="bench-encode-") as work:
+        encoders = {"torch_fp32": torch_encode}
+        for variant in MODEL_FILES:
+            encoders[f"onnx_{variant}"] = OnnxEncoder(onnx, variant).encode
+        encoders |= openvino_encoders(onnx, calibration, Path(work))
+        results = {name: bench.row(encode) for name, encode in encoders.items()}
+        choices = measure_choices(model, bench, onnx, section(params, "onnx", OnnxConfig).opset, Path(work))
     results["torch_fp32"]["texts_per_s"] = round(torch_speed, 1)
     for row in results.values():
         row["speedup_vs_torch"] = round(row["texts_per_s"] / results["torch_fp32"]["texts_per_s"], 2)
         row["val_p@10_change"] = round(row["val_p@10"] - results["torch_fp32"]["val_p@10"], 4)
-    opset = section(load_params(), "onnx", OnnxConfig).opset
-    with tempfile.TemporaryDirectory(prefix="bench-encode-") as work:
-        choices = measure_choices(model, bench, opts.models / "onnx", opset, Path(work))
     result = {
         "benchmark": "encode",
         "texts": len(texts),

@@ -36,13 +36,16 @@ def bench(module: str, args: list[str], out: Path, name: str | None = None) -> d
 def test_encode_benchmark(pipeline_repo: Path, tmp_path: Path) -> None:
     result = bench(
         "benchmarks.encode",
-        ["--models", str(pipeline_repo / "models"), "--val", str(pipeline_repo / "data/processed/val.parquet")],
+        [
+            *("--models", str(pipeline_repo / "models"), "--val", str(pipeline_repo / "data/processed/val.parquet")),
+            *("--train", str(pipeline_repo / "data/processed/train.parquet")),
+        ],
         tmp_path,
         f"encode_{isa_name(cpu_isa())}",
     )
     encoders = result["encoders"]
-    assert set(encoders) == {"torch_fp32", "onnx_fp32", "onnx_int8"}
-    assert encoders["onnx_fp32"]["min_cosine_to_torch"] >= 0.999
+    assert set(encoders) == {"torch_fp32", "onnx_fp32", "onnx_int8", "openvino_fp32", "openvino_int8"}
+    assert all(encoders[name]["min_cosine_to_torch"] >= 0.999 for name in ("onnx_fp32", "openvino_fp32"))
     choices = result["choices"]
     assert set(choices["fp32_graph"]) == {"unfused", "fused"}
     assert choices["fp32_graph"]["fused"]["min_cosine_to_torch"] >= 0.999
