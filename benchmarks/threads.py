@@ -31,9 +31,11 @@ from tools.sample import real_papers
 def settings() -> dict[str, dict[str, str]]:
     """Each installed runtime's settings, by name: the server's environment."""
     found = {}
-    for runtime in (name for name, entry in RUNTIMES.items() if entry.installed()):
+    for runtime, entry in RUNTIMES.items():
+        if not entry.installed():
+            continue
         for threads in (0, 1):
-            for spinning in (True, False) if RUNTIMES[runtime].spins else (None,):
+            for spinning in (True, False) if entry.spins else (None,):
                 name = f"{runtime}_{threads or 'all'}"
                 env = {"ARXIV_EMBED_ONNX_VARIANT": "int8", "ARXIV_EMBED_RUNTIME": runtime}
                 env["ARXIV_EMBED_THREADS"] = str(threads)

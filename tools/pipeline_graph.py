@@ -41,9 +41,10 @@ def upstream(name: str) -> list[str]:
 def rerun_by(name: str) -> list[str]:
     """`name` and every stage downstream of it, in dvc.yaml's order: what `dvc repro` reruns at most when `name`'s
     params change."""
+    reads = {stage: set(upstream(stage)) for stage in stages()}  # dvc.yaml read once a stage, not once a pass
     found, grown = {name}, True
     while grown:
-        reached = {stage for stage in stages() if set(upstream(stage)) & found}
+        reached = {stage for stage, read in reads.items() if read & found}
         grown = not reached <= found
         found |= reached
-    return [stage for stage in stages() if stage in found]
+    return [stage for stage in reads if stage in found]
